@@ -1,0 +1,266 @@
+using StreamEnrich.Configuration;
+
+namespace StreamEnrich.Configuration;
+
+/// <summary>What to do with a record that cannot be processed.</summary>
+public enum OnError
+{
+    /// <summary>Send it to the dead-letter topic or file with the reason, then count its offset as done.</summary>
+    DeadLetter,
+    /// <summary>Log and count it, then count its offset as done (it is not inserted).</summary>
+    Skip,
+    /// <summary>Stop the pipeline with the reason; the offset is not committed past it.</summary>
+    Fail,
+}
+
+/// <summary>One pipeline: one Kafka topic (or list) into one ClickHouse table.</summary>
+public sealed class PipelineOptions : IValidatableOptions
+{
+    [Option("Pipeline name, unique within a process; used in logs, metrics and default group id. Defaults to the file name.")]
+    public string? Name { get; set; }
+
+    [Option("The Kafka source.", Required = true)]
+    public KafkaSourceOptions Source { get; set; } = new();
+
+    [Option("How message values are decoded.")]
+    public FormatOptions Format { get; set; } = new();
+
+    [Option("Ordered list of stages; each item has a `type` and that stage's options.")]
+    public List<StageDeclaration> Stages { get; set; } = [];
+
+    [Option("The ClickHouse table rows are inserted into.", Required = true)]
+    public ClickHouseSinkOptions Sink { get; set; } = new();
+
+    [Option("When a batch is flushed: by rows, bytes or age, whichever comes first.")]
+    public BatchOptions Batch { get; set; } = new();
+
+    [Option("What happens to a record that fails to decode, transform or convert.")]
+    public OnError OnError { get; set; } = OnError.DeadLetter;
+
+    [Option("Where failed records go when on_error is dead_letter.")]
+    public DeadLetterOptions? DeadLetter { get; set; }
+
+    [Option("Parallel workers for decoding and stages. Order per partition is kept whatever the value.", Example = "2")]
+    public int Parallelism { get; set; } = Math.Max(1, Environment.ProcessorCount);
+
+    [Option("Tests carried by the pipeline file: input messages and the rows expected from them (run by `streamenrich test`).")]
+    public List<PipelineTestCase> Tests { get; set; } = [];
+
+    public void Validate(OptionsValidationContext context)
+    {
+        if (Parallelism is < 1 or > 256)
+            context.Error(nameof(Parallelism), $"parallelism must be between 1 and 256, got {Parallelism}.");
+        if (OnError == OnError.DeadLetter && DeadLetter is null)
+            context.Error(nameof(OnError), "on_error is dead_letter but no dead_letter section says where failed records go.",
+                "Add `dead_letter: { topic: <name> }` or `dead_letter: { file: <path> }`, or set `on_error: skip` or `fail`.");
+    }
+}
+
+/// <summary>A stage as declared in YAML: its type, optional name, and the raw options bound by the stage's spec.</summary>
+public sealed class StageDeclaration
+{
+    public required string Type { get; init; }
+    public string? Name { get; init; }
+    /// <summary>The bound options object (of the spec's <see cref="StageSpec.OptionsType"/>).</summary>
+    public required object Options { get; init; }
+    public required SourceLocation Location { get; init; }
+    public required StageSpec Spec { get; init; }
+    public string DisplayName(int index) => Name ?? $"{Type}#{index + 1}";
+}
+
+/// <summary>A place in a pipeline file.</summary>
+public readonly record struct SourceLocation(string File, int Line, int Column)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}";
+}
+
+public sealed class KafkaSourceOptions : IValidatableOptions
+{
+    [Option("Kafka bootstrap servers (host:port list). `${KAFKA_BROKERS}` style substitution works here as everywhere.", Required = true, Example = "localhost:9092")]
+    public string Brokers { get; set; } = "";
+
+    [Option("The topic to consume.", Example = "web-events")]
+    public string? Topic { get; set; }
+
+    [Option("Several topics into the same table (instead of `topic`).")]
+    public List<string> Topics { get; set; } = [];
+
+    [Option("Consumer group id. Defaults to `streamenrich-<pipeline name>`.")]
+    public string? GroupId { get; set; }
+
+    [Option("Where a group with no committed offset starts: earliest or latest.")]
+    public string StartFrom { get; set; } = "earliest";
+
+    [Option("Any librdkafka consumer property (security.protocol, sasl.*, ssl.*, fetch.max.bytes...), passed through as is.")]
+    public Dictionary<string, string> Properties { get; set; } = [];
+
+    [Option("How often finished offsets are committed.")]
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Option("Messages per chunk handed to the pipeline (the unit of parallel work).")]
+    public int ChunkSize { get; set; } = 500;
+
+    [Option("Chunks buffered between the consumer and the stages before the consumer pauses its partitions.")]
+    public int BufferedChunks { get; set; } = 8;
+
+    public IReadOnlyList<string> AllTopics => Topic is null ? Topics : [Topic, .. Topics];
+
+    public void Validate(OptionsValidationContext context)
+    {
+        if (AllTopics.Count == 0)
+            context.Error(nameof(Topic), "source needs a topic.", "Add `topic: <name>` (or `topics: [a, b]`).");
+        if (StartFrom is not ("earliest" or "latest"))
+            context.Error(nameof(StartFrom), $"start_from must be earliest or latest, got '{StartFrom}'.");
+        if (ChunkSize is < 1 or > 100_000)
+            context.Error(nameof(ChunkSize), $"chunk_size must be between 1 and 100000, got {ChunkSize}.");
+        if (BufferedChunks is < 1 or > 10_000)
+            context.Error(nameof(BufferedChunks), $"buffered_chunks must be between 1 and 10000, got {BufferedChunks}.");
+        if (CommitInterval <= TimeSpan.Zero)
+            context.Error(nameof(CommitInterval), "commit_interval must be positive.");
+    }
+}
+
+public sealed class FormatOptions : IValidatableOptions
+{
+    [Option("Payload format: json (UTF-8 JSON objects) or avro (Confluent wire format with a Schema Registry).")]
+    public string Type { get; set; } = "json";
+
+    [Option("Schema Registry URL (format avro).", Example = "http://localhost:8081")]
+    public string? RegistryUrl { get; set; }
+
+    [Option("Schema Registry user (basic auth).")]
+    public string? RegistryUser { get; set; }
+
+    [Option("Schema Registry password (basic auth).")]
+    public string? RegistryPassword { get; set; }
+
+    [Option("Schema Registry bearer token.")]
+    public string? RegistryToken { get; set; }
+
+    [Option("Reader schema file (Avro .avsc) under schemas/, for schema resolution.")]
+    public string? ReaderSchema { get; set; }
+
+    public void Validate(OptionsValidationContext context)
+    {
+        if (Type is not ("json" or "avro"))
+            context.Error(nameof(Type), $"unknown format '{Type}'.", "Use `json` or `avro`.");
+        if (Type == "avro" && string.IsNullOrWhiteSpace(RegistryUrl))
+            context.Error(nameof(RegistryUrl), "format avro needs registry_url.", "Add `registry_url: http://<schema-registry>:8081`.");
+    }
+}
+
+public sealed class BatchOptions : IValidatableOptions
+{
+    [Option("Flush when a batch holds this many rows.")]
+    public int MaxRows { get; set; } = 100_000;
+
+    [Option("Flush when a batch's message payloads add up to this many bytes.")]
+    [ByteSize]
+    public long MaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    [Option("Flush a non-empty batch this long after its first row arrived.")]
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    public void Validate(OptionsValidationContext context)
+    {
+        if (MaxRows < 1) context.Error(nameof(MaxRows), "max_rows must be at least 1.");
+        if (MaxBytes < 1024) context.Error(nameof(MaxBytes), "max_bytes must be at least 1KB.");
+        if (MaxWait <= TimeSpan.Zero) context.Error(nameof(MaxWait), "max_wait must be positive.");
+    }
+}
+
+public sealed class DeadLetterOptions : IValidatableOptions
+{
+    [Option("Kafka topic for failed records (on the source cluster).", Example = "web-events-dlq")]
+    public string? Topic { get; set; }
+
+    [Option("Local file (JSON lines) for failed records, instead of a topic.")]
+    public string? File { get; set; }
+
+    [Option("Extra librdkafka producer properties for the dead-letter producer.")]
+    public Dictionary<string, string> Properties { get; set; } = [];
+
+    public void Validate(OptionsValidationContext context)
+    {
+        if ((Topic is null) == (File is null))
+            context.Error(null, "dead_letter needs exactly one of `topic` or `file`.");
+    }
+}
+
+/// <summary>The ClickHouse table a pipeline writes to.</summary>
+public sealed class ClickHouseSinkOptions : IValidatableOptions
+{
+    [Option("ClickHouse HTTP(S) endpoint.", Required = true, Example = "http://localhost:8123")]
+    public string Url { get; set; } = "";
+
+    [Option("Database.")]
+    public string Database { get; set; } = "default";
+
+    [Option("Table.", Required = true)]
+    public string Table { get; set; } = "";
+
+    [Option("User.")]
+    public string User { get; set; } = "default";
+
+    [Option("Password.")]
+    public string Password { get; set; } = "";
+
+    [Option("Explicit column ← field mapping; columns not listed take the field of the same name.")]
+    public Dictionary<string, string> Columns { get; set; } = [];
+
+    [Option("Table columns, for dry-run and `schema` without a server: a map of column name to ClickHouse type, in table order.")]
+    public Dictionary<string, string> Schema { get; set; } = [];
+
+    [Option("ClickHouse settings sent with every insert (e.g. insert_quorum).")]
+    public Dictionary<string, string> Settings { get; set; } = [];
+
+    [Option("gzip the request bodies.")]
+    public bool Compress { get; set; } = true;
+
+    [Option("Inserts in flight at once.")]
+    public int InsertConcurrency { get; set; } = 2;
+
+    [Option("Timeout for one insert request.")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    [Option("Retries of a transiently failing insert; -1 retries forever (the consumer stays paused meanwhile).")]
+    public int MaxRetries { get; set; } = -1;
+
+    [Option("First retry delay; doubles per attempt with jitter up to retry_max_backoff.")]
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    [Option("Longest delay between retries.")]
+    public TimeSpan RetryMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    [Option("Skip TLS certificate validation (testing only).")]
+    public bool TlsSkipVerify { get; set; }
+
+    [Option("CA certificate file (PEM) to trust for https.")]
+    public string? TlsCaFile { get; set; }
+
+    public void Validate(OptionsValidationContext context)
+    {
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var u) || (u.Scheme != "http" && u.Scheme != "https"))
+            context.Error(nameof(Url), $"url must be an absolute http(s) URL, got '{Url}'.", "Example: `url: http://localhost:8123`.");
+        if (InsertConcurrency is < 1 or > 64)
+            context.Error(nameof(InsertConcurrency), $"insert_concurrency must be between 1 and 64, got {InsertConcurrency}.");
+        if (Timeout <= TimeSpan.Zero) context.Error(nameof(Timeout), "timeout must be positive.");
+        if (MaxRetries < -1) context.Error(nameof(MaxRetries), "max_retries must be -1 (forever) or at least 0.");
+    }
+}
+
+/// <summary>A test case carried in a pipeline file.</summary>
+public sealed class PipelineTestCase
+{
+    [Option("Test name.", Required = true)]
+    public string Name { get; set; } = "";
+
+    [Option("Input message values (JSON objects, written as YAML or as JSON strings).")]
+    public List<object> Input { get; set; } = [];
+
+    [Option("The rows expected in the table, column → value (only the columns listed are compared).")]
+    public List<Dictionary<string, object?>> Expect { get; set; } = [];
+
+    [Option("How many records must go to the dead-letter path.")]
+    public int? ExpectDeadLetters { get; set; }
+}
