@@ -65,7 +65,11 @@ public sealed class StageDeclaration
     public required object Options { get; init; }
     public required SourceLocation Location { get; init; }
     public required StageSpec Spec { get; init; }
+    /// <summary>Where each key of the stage's mapping was written (<c>type</c>, <c>name</c> and the option keys), for errors found later (build, unknown fields).</summary>
+    public IReadOnlyDictionary<string, SourceLocation> OptionLocations { get; init; } = new Dictionary<string, SourceLocation>();
     public string DisplayName(int index) => Name ?? $"{Type}#{index + 1}";
+    /// <summary>The position of option <paramref name="key"/> (its YAML key), or of the stage when the key was not written.</summary>
+    public SourceLocation LocationOf(string key) => OptionLocations.TryGetValue(key, out var at) ? at : Location;
 }
 
 /// <summary>A place in a pipeline file.</summary>
