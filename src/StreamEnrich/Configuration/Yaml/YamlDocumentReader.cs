@@ -21,9 +21,10 @@ internal static partial class YamlDocumentReader
     public static ConfigNode? Read(string text, string file, Func<string, string?> env, List<ConfigError> errors)
     {
         var state = new State(file, env, errors);
+        var tracking = new TrackingParser(new Parser(new StringReader(text)));
         try
         {
-            var parser = new MergingParser(new Parser(new StringReader(text)));
+            var parser = new MergingParser(tracking);
             parser.Consume<StreamStart>();
             if (parser.Accept<StreamEnd>(out _))
                 return null;
@@ -43,12 +44,38 @@ internal static partial class YamlDocumentReader
             errors.Add(new ConfigError(file, (int)e.Start.Line, (int)e.Start.Column, "invalid YAML: " + StripMarks(e.Message), SyntaxHint(e.Message)));
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16.3 throws this instead of a YamlException for some malformed flow collections
+            // (e.g. "b: [1, 2" followed by "c: 3"): report it after the last well-formed node.
+            var at = tracking.LastEnd;
+            errors.Add(new ConfigError(file, (int)at.Line, (int)at.Column, "invalid YAML: the document could not be parsed after this point",
+                "Look for an unclosed '[', '{' or quote on this or the following lines."));
+            return null;
+        }
+    }
+
+    /// <summary>Remembers where the last parsed event ended, for errors YamlDotNet reports without a position.</summary>
+    private sealed class TrackingParser(IParser inner) : IParser
+    {
+        public Mark LastEnd { get; private set; } = Mark.Empty;
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            var moved = inner.MoveNext();
+            if (moved && inner.Current is { } e)
+                LastEnd = e.End;
+            return moved;
+        }
     }
 
     private static string StripMarks(string message) => MarkPrefix().Replace(message, "").Trim();
 
     private static string? SyntaxHint(string message)
     {
+        if (message.Contains("tab", StringComparison.OrdinalIgnoreCase))
+            return "YAML does not allow tabs for indentation; indent with spaces.";
         if (message.Contains("found character that cannot start any token", StringComparison.OrdinalIgnoreCase))
             return "A tab in indentation or a value starting with '@', '`' or '%'? Indent with spaces and quote such values.";
         if (message.Contains("mapping values are not allowed", StringComparison.OrdinalIgnoreCase))
