@@ -42,4 +42,11 @@ public interface IStageBuildContext
 
     /// <summary>Time source (tests inject a fake one).</summary>
     TimeProvider Time { get; }
+
+    /// <summary>
+    /// The pipeline's record layout: still growing while the pipeline is built, frozen before the first record.
+    /// Stages that must know every declared field (e.g. <c>keep</c>) read it on first use, not at build time.
+    /// Null when the host does not expose it.
+    /// </summary>
+    Records.RecordLayout? Layout => null;
 }

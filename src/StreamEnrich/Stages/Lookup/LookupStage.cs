@@ -1,0 +1,128 @@
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Records;
+
+namespace StreamEnrich.Stages.Lookup;
+
+/// <summary>
+/// Joins a record field against a keyed table from a CSV or JSON-lines file and copies the row's columns into
+/// record fields. The table is immutable; with <c>reload</c> a changed file is loaded in the background and the
+/// reference swapped, so <see cref="Process"/> never locks.
+/// </summary>
+internal sealed class LookupStage : IRecordStage, IDisposable
+{
+    private readonly string _stageName;
+    private readonly string _fieldName;
+    private readonly string _path;
+    private readonly string _keyColumn;
+    private readonly LookupFileFormat _format;
+    private readonly string[] _columns;
+    private readonly int _keySlot;
+    private readonly int[] _targets;
+    private readonly Value[] _missValues;
+    private readonly LookupMissBehavior _onMiss;
+    private readonly ILogger _logger;
+    private readonly ITimer? _timer;
+    private LookupTable _table;
+    private (DateTime Modified, long Size) _stamp;
+    private int _reloading;
+
+    public LookupStage(LookupStageOptions options, IStageBuildContext context)
+    {
+        _stageName = context.StageName;
+        _fieldName = options.Field;
+        _path = context.ResolvePath(options.File);
+        _keyColumn = options.KeyColumn;
+        _format = options.EffectiveFormat ?? throw new ArgumentException($"cannot tell the format of '{options.File}'; set format: csv or jsonl.", nameof(options));
+        _columns = [.. options.Columns.Keys];
+        _keySlot = context.Field(options.Field);
+        _targets = [.. options.Columns.Values.Select(context.Field)];
+        _onMiss = options.OnMiss;
+        _missValues = new Value[_targets.Length];
+        var i = 0;
+        foreach (var target in options.Columns.Values)
+        {
+            _missValues[i++] = options.OnMiss == LookupMissBehavior.Default && options.Defaults.TryGetValue(target, out var d)
+                ? StageValues.FromObject(d)
+                : Value.Null;
+        }
+        _logger = context.Logger;
+        _stamp = Stamp(_path);
+        _table = LookupTable.Load(_path, _format, _keyColumn, _columns);
+        _logger.LogInformation("lookup {Stage}: loaded {Rows} rows from {File}", _stageName, _table.Count, _path);
+        if (options.Reload)
+            _timer = context.Time.CreateTimer(static s => ((LookupStage)s!).ReloadIfChanged(), this, options.ReloadInterval, options.ReloadInterval);
+    }
+
+    /// <summary>Rows in the current table.</summary>
+    public int RowCount => Volatile.Read(ref _table).Count;
+
+    public void Process(Record record)
+    {
+        var fields = record.Fields;
+        var table = Volatile.Read(ref _table);
+        var row = table.Find(fields[_keySlot]);
+        if (row is not null)
+        {
+            for (var i = 0; i < _targets.Length; i++) fields[_targets[i]] = row[i];
+            return;
+        }
+        switch (_onMiss)
+        {
+            case LookupMissBehavior.Keep:
+                return;
+            case LookupMissBehavior.Null or LookupMissBehavior.Default:
+                for (var i = 0; i < _targets.Length; i++) fields[_targets[i]] = _missValues[i];
+                return;
+            case LookupMissBehavior.Drop:
+                record.Filter();
+                return;
+            default:
+                record.Fail(_stageName, $"lookup '{_fieldName}': no row with key {StageValues.Describe(fields[_keySlot])} in column '{_keyColumn}' of {_path}; expected a key present in the file (or set on_miss).");
+                return;
+        }
+    }
+
+    /// <summary>
+    /// Loads the file again when its modification time or size changed. Returns true when a new table was swapped in.
+    /// A failed load keeps the current table and logs the error; the same file state is not retried until it changes again.
+    /// </summary>
+    internal bool ReloadIfChanged()
+    {
+        if (Interlocked.Exchange(ref _reloading, 1) == 1) return false;
+        try
+        {
+            var stamp = Stamp(_path);
+            if (stamp == _stamp) return false;
+            _stamp = stamp;
+            try
+            {
+                var table = LookupTable.Load(_path, _format, _keyColumn, _columns);
+                Volatile.Write(ref _table, table);
+                _logger.LogInformation("lookup {Stage}: reloaded {Rows} rows from {File}", _stageName, table.Count, _path);
+                return true;
+            }
+            catch (LookupLoadException e)
+            {
+                _logger.LogError("lookup {Stage}: reload failed, keeping the previous table ({Rows} rows): {Error}", _stageName, RowCount, e.Message);
+                return false;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError("lookup {Stage}: cannot check {File} for changes: {Error}", _stageName, _path, e.Message);
+            return false;
+        }
+        finally
+        {
+            Volatile.Write(ref _reloading, 0);
+        }
+    }
+
+    private static (DateTime, long) Stamp(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
+    }
+
+    public void Dispose() => _timer?.Dispose();
+}
