@@ -1,0 +1,37 @@
+namespace StreamEnrich.Tests.Fixtures;
+
+[Collection("ClickHouse")]
+public sealed class ClickHouseServerFixtureTests(ClickHouseServerFixture server)
+{
+    [Fact]
+    public async Task CreateUniqueTableAsync_TwoCalls_GiveDistinctQueryableTables()
+    {
+        var a = await server.CreateUniqueTableAsync("x Int32");
+        var b = await server.CreateUniqueTableAsync("x Int32");
+        Assert.NotEqual(a, b);
+        await server.QueryAsync($"INSERT INTO default.{a} VALUES (7)");
+        Assert.Equal("7\n", await server.QueryAsync($"SELECT x FROM default.{a}"));
+        Assert.Equal("0\n", await server.QueryAsync($"SELECT count() FROM default.{b}"));
+    }
+
+    [Fact]
+    public async Task StopAsync_ThenStartAsync_KeepsDataAndPorts()
+    {
+        await using var dedicated = new AsyncDisposer(await ClickHouseServerFixture.StartDedicatedAsync());
+        var f = dedicated.Fixture;
+        var t = await f.CreateUniqueTableAsync("x Int32", "MergeTree ORDER BY x");
+        await f.QueryAsync($"INSERT INTO default.{t} VALUES (1),(2)");
+        var url = f.Url;
+        await f.StopAsync();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => f.QueryAsync("SELECT 1"));
+        await f.StartAsync();
+        Assert.Equal(url, f.Url);
+        Assert.Equal("2\n", await f.QueryAsync($"SELECT count() FROM default.{t}"));
+    }
+
+    private sealed class AsyncDisposer(ClickHouseServerFixture fixture) : IAsyncDisposable
+    {
+        public ClickHouseServerFixture Fixture => fixture;
+        public async ValueTask DisposeAsync() => await fixture.DisposeAsync();
+    }
+}
