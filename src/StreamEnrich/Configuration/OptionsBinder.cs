@@ -92,10 +92,9 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
                 return Fail(node, scope, "a mapping of options", $"Write the options of {scope.Display} indented under its key, one `key: value` per line"
                     + (OptionsMetadata.For(type).Properties.Count > 0 ? $" (valid keys: {string.Join(", ", OptionsMetadata.For(type).Properties.Select(p => p.Key))})." : "."), out ok);
             }
-            var before = errors.Count;
-            var result = BindObject(mapping, type, scope, reserved: null);
-            ok = errors.Count == before;
-            return result;
+            // Errors inside are reported (and mark the property failed for the parent's validation) but the
+            // partly bound object is still set, so the parent does not also complain that it is missing.
+            return BindObject(mapping, type, scope, reserved: null);
         }
 
         errors.Add(new ConfigError(node.Location, $"{scope.Display} has the type {type.Name}, which the configuration binder does not support",

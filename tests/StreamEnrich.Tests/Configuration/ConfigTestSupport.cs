@@ -74,7 +74,7 @@ internal static class ConfigTestSupport
         return errors[0];
     }
 
-    /// <summary>A minimal valid pipeline, with <paramref name="extra"/> lines appended at the top level.</summary>
+    /// <summary>A minimal valid pipeline, 7 lines and a blank one: appended text starts at line 9.</summary>
     public const string Minimal = """
         source:
           brokers: localhost:9092
@@ -83,6 +83,7 @@ internal static class ConfigTestSupport
           url: http://localhost:8123
           table: events
         on_error: skip
+
 
         """;
 }
