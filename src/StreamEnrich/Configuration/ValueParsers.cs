@@ -215,7 +215,7 @@ internal static partial class ValueParsers
         if (value == 0)
             return "0";
         (long Factor, string Unit)[] units =
-            [(1L << 40, "TiB"), (1L << 30, "GiB"), (1L << 20, "MiB"), (1L << 10, "KiB"), (1_000_000_000_000, "TB"), (1_000_000_000, "GB"), (1_000_000, "MB"), (1000, "KB")];
+            [(1L << 40, "TiB"), (1_000_000_000_000, "TB"), (1L << 30, "GiB"), (1_000_000_000, "GB"), (1L << 20, "MiB"), (1_000_000, "MB"), (1L << 10, "KiB"), (1000, "KB")];
         foreach (var (factor, unit) in units)
             if (value % factor == 0)
                 return string.Create(CultureInfo.InvariantCulture, $"{value / factor}{unit}");

@@ -78,6 +78,8 @@ internal static partial class YamlDocumentReader
             return "YAML does not allow tabs for indentation; indent with spaces.";
         if (message.Contains("found character that cannot start any token", StringComparison.OrdinalIgnoreCase))
             return "A tab in indentation or a value starting with '@', '`' or '%'? Indent with spaces and quote such values.";
+        if (message.Contains("did not find expected ','", StringComparison.OrdinalIgnoreCase))
+            return "Inside [ ] or { }, quote values that contain ${VAR}, ',', '[', ']', '{' or '}'; and check the brackets are closed.";
         if (message.Contains("mapping values are not allowed", StringComparison.OrdinalIgnoreCase))
             return "A ':' followed by a space inside a plain value starts a mapping; quote the value, or check the indentation of the line above.";
         if (message.Contains("block mapping", StringComparison.OrdinalIgnoreCase) || message.Contains("indentation", StringComparison.OrdinalIgnoreCase))

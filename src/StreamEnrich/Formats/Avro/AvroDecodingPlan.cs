@@ -17,13 +17,17 @@ namespace StreamEnrich.Formats.Avro;
 /// </summary>
 internal sealed class AvroDecodingPlan
 {
-    private readonly AvroIntoNode _root;
+    private readonly AvroIntoNode? _into;
+    private readonly AvroNode _value;
+    private readonly int _slot;
 
-    private AvroDecodingPlan(AvroSchema writer, AvroSchema reader, AvroIntoNode root)
+    private AvroDecodingPlan(AvroSchema writer, AvroSchema reader, AvroIntoNode? into, AvroNode value, int slot)
     {
         Writer = writer;
         Reader = reader;
-        _root = root;
+        _into = into;
+        _value = value;
+        _slot = slot;
     }
 
     public AvroSchema Writer { get; }
@@ -41,9 +45,27 @@ internal sealed class AvroDecodingPlan
         var top = reader is UnionSchema u ? u.Branches.FirstOrDefault(b => b is RecordSchema) : reader;
         if (top is not RecordSchema)
             throw new AvroSchemaException($"The Avro schema's top level is {AvroSchemaParser.Describe(reader)}; only a record can be decoded into fields.") { JsonPath = "$" };
-        var root = new AvroPlanCompiler(layout).Into(writer, reader, "")
+        var compiler = new AvroPlanCompiler(layout);
+        var root = compiler.Into(writer, reader, "")
             ?? throw new AvroSchemaException("The writer schema's top level is not a record.") { JsonPath = "$" };
-        return new AvroDecodingPlan(writer, reader, root);
+        return new AvroDecodingPlan(writer, reader, root, compiler.Value(writer, writer, "$"), -1);
+    }
+
+    /// <summary>
+    /// Compiles a plan that puts the datum under the field path <paramref name="prefix"/> (e.g. message keys under
+    /// <c>key</c>): the whole value into slot <c>prefix</c> when declared, and record fields into <c>prefix.field</c>.
+    /// Any schema is accepted at the top level.
+    /// </summary>
+    public static AvroDecodingPlan CompileAt(AvroSchema writer, AvroSchema? reader, RecordLayout layout, string prefix)
+    {
+        if (!layout.IsFrozen) throw new InvalidOperationException("The record layout must be frozen before Avro plans are compiled.");
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        reader ??= writer;
+        var compiler = new AvroPlanCompiler(layout);
+        var slot = layout.TryGetSlot(prefix, out var s) ? s : -1;
+        var into = layout.IsPrefix(prefix) ? compiler.Into(writer, reader, prefix) : null;
+        var value = slot >= 0 ? compiler.Value(writer, reader, prefix) : compiler.Value(writer, writer, prefix);
+        return new AvroDecodingPlan(writer, reader, into, value, slot);
     }
 
     /// <summary>
@@ -55,7 +77,18 @@ internal sealed class AvroDecodingPlan
         var r = new AvroBinaryReader(buffer, offset, end);
         try
         {
-            _root.ReadInto(ref r, slots, 0);
+            if (_into is { } into)
+            {
+                var start = r.Position;
+                into.ReadInto(ref r, slots, 0);
+                if (_slot >= 0)
+                {
+                    r.Position = start;
+                    slots[_slot] = _value.Read(ref r, 0);
+                }
+            }
+            else if (_slot >= 0) slots[_slot] = _value.Read(ref r, 0);
+            else _value.Skip(ref r, 0);
         }
         catch (Exception e) when (e is not AvroException)
         {

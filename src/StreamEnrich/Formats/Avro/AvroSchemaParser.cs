@@ -33,6 +33,34 @@ internal sealed class AvroSchemaParser
         }
     }
 
+    /// <summary>
+    /// Parses a schema that refers to named types defined in other schemas (Schema Registry references):
+    /// <paramref name="referenced"/> are parsed first, in order, and their named types are visible to the next ones.
+    /// </summary>
+    public static AvroSchema Parse(string json, IReadOnlyList<string> referenced)
+    {
+        var parser = new AvroSchemaParser();
+        for (var i = 0; i < referenced.Count; i++)
+        {
+            using var rdoc = ParseJson(referenced[i], $"$references[{i}]");
+            parser.ParseNode(rdoc.RootElement, "", $"$references[{i}]", 0);
+        }
+        using var doc = ParseJson(json, "$");
+        return parser.ParseNode(doc.RootElement, "", "$", 0);
+    }
+
+    private static JsonDocument ParseJson(string json, string path)
+    {
+        try
+        {
+            return JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxDepth * 2 });
+        }
+        catch (JsonException e)
+        {
+            throw new AvroSchemaException($"Invalid Avro schema at {path}: not valid JSON ({e.Message})", e) { JsonPath = path };
+        }
+    }
+
     /// <summary>Names a primitive type (or null when <paramref name="name"/> is not one).</summary>
     private static AvroType? Primitive(string name) => name switch
     {
