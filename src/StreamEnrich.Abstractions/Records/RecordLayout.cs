@@ -56,6 +56,7 @@ public sealed class RecordLayout
     {
         private readonly byte[][] _keys;
         private readonly int[] _values; // slot, or PrefixOnly
+        private readonly bool[] _hasChildren;
         private readonly int _mask;
 
         internal Utf8Index(List<string> names, HashSet<string> prefixes)
@@ -65,37 +66,52 @@ public sealed class RecordLayout
             while (size < n * 3) size <<= 1;
             _keys = new byte[size][];
             _values = new int[size];
+            _hasChildren = new bool[size];
             _mask = size - 1;
-            for (var i = 0; i < names.Count; i++) Add(Encoding.UTF8.GetBytes(names[i]), i);
+            for (var i = 0; i < names.Count; i++) Add(Encoding.UTF8.GetBytes(names[i]), i, prefixes.Contains(names[i]));
             foreach (var p in prefixes)
             {
                 var k = Encoding.UTF8.GetBytes(p);
-                if (Find(k) == NotFound) Add(k, PrefixOnly);
+                if (Find(k, out _) == NotFound) Add(k, PrefixOnly, true);
             }
         }
 
-        private void Add(byte[] key, int value)
+        private void Add(byte[] key, int value, bool hasChildren)
         {
             var i = (int)Hash(key) & _mask;
             while (_keys[i] != null) i = (i + 1) & _mask;
             _keys[i] = key;
             _values[i] = value;
+            _hasChildren[i] = hasChildren;
         }
 
-        /// <summary>The slot of the path, <see cref="PrefixOnly"/> if only nested fields below it are declared, else <see cref="NotFound"/>.</summary>
-        public int Find(ReadOnlySpan<byte> utf8Path)
+        /// <summary>
+        /// The slot of the path, <see cref="PrefixOnly"/> if only nested fields below it are declared, else
+        /// <see cref="NotFound"/>. <paramref name="hasChildren"/> tells whether declared fields live below the path.
+        /// </summary>
+        public int Find(ReadOnlySpan<byte> utf8Path, out bool hasChildren)
         {
             var i = (int)Hash(utf8Path) & _mask;
             while (true)
             {
                 var k = _keys[i];
-                if (k == null) return NotFound;
-                if (utf8Path.SequenceEqual(k)) return _values[i];
+                if (k == null)
+                {
+                    hasChildren = false;
+                    return NotFound;
+                }
+                if (utf8Path.SequenceEqual(k))
+                {
+                    hasChildren = _hasChildren[i];
+                    return _values[i];
+                }
                 i = (i + 1) & _mask;
             }
         }
 
-        /// <summary>True when the exact path is a prefix of declared fields (it may also be a slot itself).</summary>
+        public int Find(ReadOnlySpan<byte> utf8Path) => Find(utf8Path, out _);
+
+        /// <summary>FNV-1a over the bytes.</summary>
         public static uint Hash(ReadOnlySpan<byte> s)
         {
             var h = 2166136261u;

@@ -1,0 +1,20 @@
+# StreamEnrich container image. .NET 10 images are Ubuntu 24.04 ("noble"); the Kafka client's native library
+# comes from the distribution's librdkafka packages, exactly as on a Debian machine (see docs/operations.md).
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props StreamEnrich.sln ./
+COPY src/ src/
+RUN dotnet publish src/StreamEnrich/StreamEnrich.csproj -c Release -o /app --nologo
+
+FROM mcr.microsoft.com/dotnet/runtime:10.0-noble
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka1 librdkafka-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app ./
+COPY pipelines/ /pipelines/
+COPY schemas/ /schemas/
+# Exit code 0 after a graceful drain on SIGTERM; give it time to flush (compose: stop_grace_period).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["dotnet", "/app/streamenrich.dll"]
+CMD ["run", "/pipelines"]

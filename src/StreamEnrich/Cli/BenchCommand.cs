@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using StreamEnrich.Pipeline;
+
+namespace StreamEnrich.Cli;
+
+/// <summary>
+/// The benchmark. In one run: a private ClickHouse server, an embedded Kafka broker in its own process, N web
+/// events pre-loaded into a many-partition topic, then
+/// (1) StreamEnrich running pipelines/web-events.yaml (rename, timestamp, cast, filter, lookup in a users CSV)
+///     as a separate process, measured for rows/s until the last row is queryable, peak RSS, and
+///     produce-to-queryable latency per message (resolution: the poll interval), and
+/// (2) the raw baseline `kcat -C -e | clickhouse-client INSERT ... FORMAT JSONEachRow` on the same data;
+/// both printed with their ratio. Separate processes keep the broker's memory (it holds the whole backlog) out of
+/// StreamEnrich's RSS.
+/// </summary>
+internal static class BenchCommand
+{
+    private const string Topic = "web-events";
+
+    public static async Task<int> RunAsync(CommandLine cmd, ShutdownSignals signals)
+    {
+        var messages = (int)cmd.LongOption("messages", 1_000_000);
+        var partitions = (int)cmd.LongOption("partitions", Math.Max(8, messages / 15_000));
+        var users = (int)cmd.LongOption("users", 100_000);
+        var pipelineFile = Path.GetFullPath(cmd.Option("pipeline") ?? Path.Combine("pipelines", "web-events.yaml"));
+        var skipBaseline = cmd.Flag("skip-baseline");
+        var outFile = cmd.Option("out");
+        var pollInterval = cmd.DurationOption("poll-interval", TimeSpan.FromMilliseconds(200));
+        cmd.EnsureAllUsed();
+        if (!File.Exists(pipelineFile)) throw new UsageException($"{pipelineFile} not found; run from the repository root or pass --pipeline");
+        if (messages / partitions > 90_000) throw new UsageException($"{messages} messages over {partitions} partitions exceeds the embedded broker's retention (~100k messages / 5 MB per partition); raise --partitions");
+
+        var dir = Path.Combine(Path.GetTempPath(), "streamenrich-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var children = new List<Process>();
+        using var clickhouse = Adapters.CreateLocalClickHouse(Path.Combine(dir, "clickhouse"));
+        try
+        {
+            Console.WriteLine($"bench: {messages:N0} messages, {partitions} partitions, {users:N0}-row lookup table; {Environment.ProcessorCount} cores; work dir {dir}");
+            await clickhouse.StartAsync(ct: signals.Abort).ConfigureAwait(false);
+            var url = clickhouse.Url.ToString().TrimEnd('/');
+            var ch = new ClickHouseQueries(url);
+            var chVersion = await ch.QueryAsync("SELECT version()").ConfigureAwait(false);
+
+            var bootstrapFile = Path.Combine(dir, "bootstrap.txt");
+            var broker = StartSelf(["kafka-mock", "--topic", $"{Topic}:{partitions.ToString(CultureInfo.InvariantCulture)},{Topic}-dlq:1", "--bootstrap-file", bootstrapFile], new Dictionary<string, string>(), Path.Combine(dir, "broker.log"));
+            children.Add(broker);
+            var brokers = await WaitForFileAsync(bootstrapFile, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+
+            var usersFile = Path.Combine(dir, "users.csv");
+            SampleEvents.WriteUsersCsv(usersFile, users);
+            var sql = await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(pipelineFile)!, "..", "schemas", "web_events.sql")).ConfigureAwait(false);
+            await ch.ExecuteAsync(sql).ConfigureAwait(false);
+
+            Console.WriteLine($"bench: producing {messages:N0} events to the embedded broker at {brokers} ...");
+            var produced = await ProduceAsync(brokers, messages, partitions).ConfigureAwait(false);
+            var expectedRows = messages - produced.Heartbeats;
+            Console.WriteLine($"bench: produced in {produced.Elapsed.TotalSeconds:F1} s ({produced.Bytes / (double)messages:F0} B/message avg); {expectedRows:N0} rows expected after the filter");
+
+            // --- StreamEnrich ---
+            var env = new Dictionary<string, string>
+            {
+                ["KAFKA_BROKERS"] = brokers,
+                ["CLICKHOUSE_URL"] = url,
+                ["USERS_FILE"] = usersFile,
+            };
+            var started = Stopwatch.GetTimestamp();
+            var startedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var run = StartSelf(["run", pipelineFile, "--status-interval", "5s"], env, Path.Combine(dir, "streamenrich.log"));
+            children.Add(run);
+            var visible = new long[partitions];
+            Array.Fill(visible, -1);
+            var latencies = new List<double>(messages);
+            var nextUnseen = new int[partitions];
+            long peakRss = 0, rss = 0;
+            long count = 0;
+            var rssSamples = new List<(double Seconds, long Rss)>();
+            while (count < expectedRows)
+            {
+                if (run.HasExited) throw new InvalidOperationException($"streamenrich exited with code {run.ExitCode} before all rows arrived; see {Path.Combine(dir, "streamenrich.log")}");
+                if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(20)) throw new TimeoutException($"only {count} of {expectedRows} rows arrived within 20 minutes");
+                (rss, var hwm) = ReadRss(run.Id);
+                peakRss = Math.Max(peakRss, Math.Max(rss, hwm));
+                rssSamples.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, rss));
+                var rows = await ch.QueryAsync("SELECT kafka_partition, max(kafka_offset), count() FROM web_events GROUP BY kafka_partition FORMAT TabSeparated").ConfigureAwait(false);
+                var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                count = 0;
+                foreach (var line in rows.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var f = line.Split('\t');
+                    var p = int.Parse(f[0], CultureInfo.InvariantCulture);
+                    visible[p] = long.Parse(f[1], CultureInfo.InvariantCulture);
+                    count += long.Parse(f[2], CultureInfo.InvariantCulture);
+                }
+                for (var p = 0; p < partitions; p++)
+                {
+                    var list = produced.TimesByPartition[p];
+                    while (nextUnseen[p] < list.Count && list[nextUnseen[p]].Offset <= visible[p])
+                    {
+                        latencies.Add(nowMs - list[nextUnseen[p]].TimestampMs);
+                        nextUnseen[p]++;
+                    }
+                }
+                if (count < expectedRows) await Task.Delay(pollInterval).ConfigureAwait(false);
+            }
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            (_, var finalHwm) = ReadRss(run.Id);
+            peakRss = Math.Max(peakRss, finalHwm);
+            var exit = await StopAsync(run, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            var exact = await ch.QueryAsync("SELECT count(), uniqExact(kafka_partition, kafka_offset) FROM web_events FORMAT TabSeparated").ConfigureAwait(false);
+            latencies.Sort();
+            var se = new Result("streamenrich (rename+timestamp+cast+filter+lookup)", expectedRows, seconds, peakRss,
+                Percentile(latencies, 0.5), Percentile(latencies, 0.99), exit);
+            Console.WriteLine($"bench: streamenrich done: {exact.Replace('\t', ' ')} (count, distinct offsets); exit code {exit}");
+
+            // --- Baseline ---
+            Result? baseline = null;
+            if (!skipBaseline)
+            {
+                await ch.ExecuteAsync("CREATE TABLE bench_raw (ts String, user_id String, session String, event String, url String, ip String, ua String, price Float64, tags Array(String)) ENGINE = MergeTree ORDER BY tuple()").ConfigureAwait(false);
+                var b0 = Stopwatch.GetTimestamp();
+                var shell = $"kcat -C -b {brokers} -t {Topic} -o beginning -e -q | clickhouse-client --host 127.0.0.1 --port {clickhouse.TcpPort.ToString(CultureInfo.InvariantCulture)} --query 'INSERT INTO bench_raw FORMAT JSONEachRow'";
+                using var p = Process.Start(new ProcessStartInfo("bash", ["-c", shell]) { RedirectStandardError = true })!;
+                long baselinePeak = 0;
+                while (!p.HasExited)
+                {
+                    await Task.Delay(100).ConfigureAwait(false);
+                }
+                var err = await p.StandardError.ReadToEndAsync().ConfigureAwait(false);
+                var bSeconds = Stopwatch.GetElapsedTime(b0).TotalSeconds;
+                var bCount = long.Parse((await ch.QueryAsync("SELECT count() FROM bench_raw").ConfigureAwait(false)).Trim(), CultureInfo.InvariantCulture);
+                if (p.ExitCode != 0 || bCount != messages)
+                    Console.WriteLine($"bench: baseline problem: exit {p.ExitCode}, {bCount} rows; {err.Trim()}");
+                baseline = new Result("kcat | clickhouse-client JSONEachRow (no enrichment)", bCount, bSeconds, baselinePeak, double.NaN, double.NaN, p.ExitCode);
+            }
+
+            Console.WriteLine();
+            Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, ClickHouse {chVersion}, librdkafka mock broker");
+            Console.WriteLine($"{"",-55} {"rows",10} {"seconds",8} {"rows/s",10} {"peak RSS",9} {"p50 lat",8} {"p99 lat",8}");
+            foreach (var r in new[] { se, baseline }.Where(r => r != null))
+                Console.WriteLine($"{r!.Name,-55} {r.Rows,10:N0} {r.Seconds,8:F2} {r.RowsPerSecond,10:N0} {(r.PeakRssBytes > 0 ? $"{r.PeakRssBytes / 1048576.0:F0} MB" : "-"),9} {Ms(r.P50Ms),8} {Ms(r.P99Ms),8}");
+            if (baseline != null)
+                Console.WriteLine($"ratio streamenrich / baseline rows/s: {se.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
+            Console.WriteLine("Latency = Kafka produce timestamp to the first poll that saw the row (poll every " + pollInterval.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms); with a pre-loaded backlog it is dominated by the backlog itself.");
+            var rssTrail = string.Join(" ", rssSamples.Where((_, i) => i % Math.Max(1, rssSamples.Count / 12) == 0).Select(s => $"{s.Seconds:F0}s:{s.Rss / 1048576}MB"));
+            Console.WriteLine($"RSS over time: {rssTrail}");
+            if (outFile != null)
+            {
+                await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new { messages, partitions, users, clickhouse = chVersion, cores = Environment.ProcessorCount, streamenrich = se, baseline }, new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+            }
+            return exit == 0 ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var c in children)
+            {
+                try { if (!c.HasExited) c.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                c.Dispose();
+            }
+            await clickhouse.StopAsync().ConfigureAwait(false);
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static string Ms(double ms) => double.IsNaN(ms) ? "-" : ms >= 10_000 ? $"{ms / 1000:F1} s" : $"{ms:F0} ms";
+
+    private sealed record Result(string Name, long Rows, double Seconds, long PeakRssBytes, double P50Ms, double P99Ms, int ExitCode)
+    {
+        public double RowsPerSecond => Rows / Seconds;
+    }
+
+    private sealed record Produced(TimeSpan Elapsed, long Bytes, int Heartbeats, List<(long Offset, long TimestampMs)>[] TimesByPartition);
+
+    private static async Task<Produced> ProduceAsync(string brokers, int messages, int partitions)
+    {
+        var times = Enumerable.Range(0, partitions).Select(_ => new List<(long, long)>(messages / partitions + 16)).ToArray();
+        var config = new ProducerConfig { BootstrapServers = brokers, LingerMs = 20, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000, Acks = Acks.Leader };
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(config).Build();
+        var gen = new SampleEvents(seed: 42, users: 100_000);
+        var sw = Stopwatch.StartNew();
+        long bytes = 0;
+        var heartbeats = 0;
+        var failures = 0;
+        var gate = new object();
+        for (long i = 0; i < messages; i++)
+        {
+            var value = gen.Next(i);
+            bytes += value.Length;
+            if (gen.LastWasHeartbeat) heartbeats++;
+            var partition = (int)(i % partitions);
+            var msg = new Message<byte[]?, byte[]> { Value = value };
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(new TopicPartition(Topic, partition), msg, r =>
+                    {
+                        lock (gate)
+                        {
+                            if (r.Error.IsError) failures++;
+                            else times[r.Partition.Value].Add((r.Offset.Value, r.Message.Timestamp.UnixTimestampMs));
+                        }
+                    });
+                    break;
+                }
+                catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(50));
+                }
+            }
+        }
+        await Task.Run(() => producer.Flush(TimeSpan.FromMinutes(5))).ConfigureAwait(false);
+        if (failures > 0) throw new InvalidOperationException($"{failures} messages could not be produced to the embedded broker");
+        foreach (var t in times) t.Sort();
+        return new Produced(sw.Elapsed, bytes, heartbeats, times);
+    }
+
+    private static (long Rss, long Hwm) ReadRss(int pid)
+    {
+        try
+        {
+            long rss = 0, hwm = 0;
+            foreach (var line in File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = ParseKb(line);
+                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) hwm = ParseKb(line);
+            }
+            return (rss, hwm);
+        }
+        catch (IOException)
+        {
+            return (0, 0);
+        }
+        static long ParseKb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    private static double Percentile(List<double> sorted, double q) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+
+    /// <summary>Starts this same program with other arguments (works both as `dotnet streamenrich.dll` and as the apphost).</summary>
+    internal static Process StartSelf(IEnumerable<string> args, Dictionary<string, string> env, string logFile)
+    {
+        var self = Environment.ProcessPath!;
+        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Environment.CurrentDirectory };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var p = Process.Start(psi)!;
+        var log = new StreamWriter(logFile) { AutoFlush = true };
+        var sync = new object();
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (sync) log.WriteLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (sync) log.WriteLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        p.Exited += (_, _) => { lock (sync) log.Dispose(); };
+        p.EnableRaisingEvents = true;
+        return p;
+    }
+
+    private static async Task<string> WaitForFileAsync(string path, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (File.Exists(path))
+            {
+                var text = (await File.ReadAllTextAsync(path).ConfigureAwait(false)).Trim();
+                if (text.Length > 0) return text;
+            }
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+        throw new TimeoutException($"the embedded broker did not start within {timeout.TotalSeconds} s");
+    }
+
+    /// <summary>SIGTERM, then wait for the graceful drain; kill if it overruns.</summary>
+    private static async Task<int> StopAsync(Process p, TimeSpan timeout)
+    {
+        _ = Kill(p.Id, 15);
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            return -1;
+        }
+        return p.ExitCode;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

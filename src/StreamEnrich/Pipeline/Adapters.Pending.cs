@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Configuration;
+using StreamEnrich.Records;
+
+namespace StreamEnrich.Pipeline;
+
+internal static partial class Adapters
+{
+    public static IFailedRecordSink CreateDeadLetterSink(DeadLetterOptions options, KafkaSourceOptions source, LoadedPipeline pipeline, ILogger logger) =>
+        throw new NotSupportedException("pending");
+
+    public static IReadOnlyList<byte[]?> ReadAvroContainerAsMessages(string path, LoadedPipeline pipeline) => throw new NotSupportedException("pending");
+
+    public static Task<string> CreateTableDdlAsync(LoadedPipeline pipeline, string? engine, CancellationToken ct) => throw new NotSupportedException("pending");
+}

@@ -1,0 +1,115 @@
+using System.Threading.Tasks.Dataflow;
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Configuration;
+using StreamEnrich.Records;
+using StreamEnrich.Sinks.ClickHouse;
+using StreamEnrich.Sources.Kafka;
+using StreamEnrich.Sources.Kafka.Embedded;
+
+namespace StreamEnrich.Pipeline;
+
+/// <summary>
+/// Where the engine meets the components: builds sources, sinks and dead-letter paths from options and adapts them
+/// to the runner's small contracts (<see cref="IChunkSource"/>, <see cref="IRowSink"/>, <see cref="IFailedRecordSink"/>).
+/// </summary>
+internal static partial class Adapters
+{
+    public static ClickHouseRowSink CreateClickHouseSink(ClickHouseSinkOptions options, ILogger logger, TimeProvider time) =>
+        new(new ClickHouseSink(options, logger, time));
+
+    public static PreviewRowSink CreatePreviewSink(ClickHouseSinkOptions options, ILogger logger, TimeProvider time) =>
+        new(new ClickHouseSink(options, logger, time));
+
+    public static IChunkSource CreateKafkaSource(KafkaSourceOptions options, string pipeline, ILogger logger, TimeProvider time) =>
+        new KafkaChunkSource(new KafkaSource(options, pipeline, logger, time));
+
+    public static MockKafkaCluster StartMockCluster(int brokers) => MockKafkaCluster.Start(brokers);
+
+    public static LocalClickHouseServer CreateLocalClickHouse(string directory) => new(directory);
+
+    /// <summary>Checks the types of an inline <c>sink.schema</c> without a server.</summary>
+    public static IEnumerable<ConfigError> ValidateInlineSchema(LoadedPipeline pipeline)
+    {
+        foreach (var (column, type) in pipeline.Options.Sink.Schema)
+        {
+            string? error = null;
+            try
+            {
+                ClickHouseType.Parse(type);
+            }
+            catch (FormatException ex)
+            {
+                error = ex.Message;
+            }
+            catch (ArgumentException ex)
+            {
+                error = ex.Message;
+            }
+            if (error != null)
+                yield return pipeline.ErrorAt($"sink.schema.{column}", $"column '{column}': {error}", "Use a ClickHouse type as DESCRIBE TABLE prints it, e.g. `Nullable(String)` or `DateTime64(3, 'UTC')`.");
+        }
+    }
+
+    /// <summary>The ClickHouse sink as the runner's <see cref="IRowSink"/>.</summary>
+    internal sealed class ClickHouseRowSink(ClickHouseSink sink) : IRowSink, IDisposable
+    {
+        public ClickHouseSink Sink => sink;
+        public Task PrepareAsync(CancellationToken ct) => sink.PrepareAsync(ct);
+        public void BindColumns(RecordLayout layout) => sink.BindColumns(layout);
+
+        public async Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken) =>
+            (await sink.InsertAsync(records, cancellationToken).ConfigureAwait(false)).RowsInserted;
+
+        public void Dispose() => sink.Dispose();
+    }
+
+    /// <summary>Dry-run sink: each row encoded exactly as an insert would, decoded back to JSON; nothing is sent.</summary>
+    internal sealed class PreviewRowSink(ClickHouseSink sink) : IRowSink
+    {
+        private readonly List<string> _rows = [];
+        public IReadOnlyList<string> Rows { get { lock (_rows) return [.. _rows]; } }
+        public Task PrepareAsync(CancellationToken ct) => sink.PrepareAsync(ct);
+        public void BindColumns(RecordLayout layout) => sink.BindColumns(layout);
+
+        public Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken)
+        {
+            var n = 0;
+            lock (_rows)
+            {
+                foreach (var r in records)
+                {
+                    if (!r.IsActive) continue;
+                    var error = sink.PreviewRow(r, out var json);
+                    if (error != null) r.Fail("sink", error);
+                    else
+                    {
+                        _rows.Add(json);
+                        n++;
+                    }
+                }
+            }
+            return Task.FromResult(n);
+        }
+    }
+
+    /// <summary>The Kafka consumer as the runner's <see cref="IChunkSource"/>.</summary>
+    private sealed class KafkaChunkSource(KafkaSource source) : IChunkSource
+    {
+        public Task RunAsync(ITargetBlock<RecordChunk> target, Func<Record> newRecord, CancellationToken stop) =>
+            source.RunAsync(target, newRecord, stop);
+
+        public void Complete(RecordChunk chunk) => source.Complete(chunk);
+
+        public async Task CloseAsync(CancellationToken cancellationToken)
+        {
+            await source.CloseAsync().ConfigureAwait(false);
+            source.Dispose();
+        }
+
+        public string StatusLine()
+        {
+            var m = source.GetMetrics();
+            return $"lag {m.TotalLag}, {m.Partitions.Count} partitions{(m.Paused ? ", paused (pipeline full)" : "")}, {m.Rebalances} rebalances";
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Threading.Tasks.Dataflow;
+using StreamEnrich.Records;
+
+namespace StreamEnrich.Pipeline;
+
+/// <summary>Where records come from: Kafka in production, a file in dry-run and pipeline tests.</summary>
+internal interface IChunkSource
+{
+    /// <summary>
+    /// Feeds chunks into <paramref name="target"/> (with <c>SendAsync</c>: the target is bounded) until
+    /// <paramref name="stop"/> is cancelled or the input ends, then calls <c>target.Complete()</c>.
+    /// </summary>
+    Task RunAsync(ITargetBlock<RecordChunk> target, Func<Record> newRecord, CancellationToken stop);
+
+    /// <summary>Every record of the chunk is finished (inserted, filtered, dead-lettered or skipped): its offsets may be committed.</summary>
+    void Complete(RecordChunk chunk);
+
+    /// <summary>After the pipeline drained: commit what is finished and release the consumer.</summary>
+    Task CloseAsync(CancellationToken cancellationToken);
+
+    /// <summary>A one-line summary for the periodic status log (lag, paused, committed).</summary>
+    string StatusLine();
+}
+
+/// <summary>Where records go: ClickHouse in production, a row preview in dry-run.</summary>
+internal interface IRowSink
+{
+    /// <summary>
+    /// Inserts the active records of <paramref name="records"/> as one batch. A record whose values cannot be
+    /// converted to its column types is marked failed (stage <c>sink</c>) and left out. Returns when the
+    /// destination acknowledged the rows; retries transient failures itself; throws on permanent ones.
+    /// </summary>
+    Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken);
+}
+
+/// <summary>Where failed records go (dead-letter topic or file).</summary>
+internal interface IFailedRecordSink : IAsyncDisposable
+{
+    /// <summary>Durably writes the failed records; returns only once they are acknowledged.</summary>
+    Task WriteAsync(IReadOnlyList<Record> failed, CancellationToken cancellationToken);
+}
+
+/// <summary>The pipeline stopped on purpose because <c>on_error: fail</c> met a failed record.</summary>
+internal sealed class PipelineStoppedException(string message) : Exception(message);

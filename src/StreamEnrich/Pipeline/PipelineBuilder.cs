@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Configuration;
+using StreamEnrich.Formats;
+using StreamEnrich.Formats.Json;
+using StreamEnrich.Records;
+using StreamEnrich.Stages;
+
+namespace StreamEnrich.Pipeline;
+
+/// <summary>
+/// Turns a loaded pipeline file into the pieces the runner needs, in the order the record layout requires:
+/// stages declare their fields, then the sink declares the columns' fields, then the layout is frozen and the
+/// decoder is compiled against it. Problems are reported as <see cref="ConfigError"/>s at the place in the file
+/// they come from.
+/// </summary>
+internal sealed class PipelineBuilder(StageRegistry registry, ILoggerFactory loggers, TimeProvider time)
+{
+    public StageRegistry Registry => registry;
+
+    /// <summary>Builds every stage into a new layout. A stage that cannot be built adds an error at its declaration.</summary>
+    public (RecordLayout Layout, List<BuiltStage> Stages) BuildStages(LoadedPipeline pipeline, List<ConfigError> errors)
+    {
+        var layout = new RecordLayout();
+        var stages = new List<BuiltStage>();
+        var declarations = pipeline.Options.Stages;
+        for (var i = 0; i < declarations.Count; i++)
+        {
+            var d = declarations[i];
+            var name = d.DisplayName(i);
+            var context = new StageBuildContext(layout, pipeline, name, loggers.CreateLogger($"StreamEnrich.Stages.{d.Type}"), time);
+            try
+            {
+                var built = d.Spec.Factory(d.Options, context);
+                switch (built)
+                {
+                    case IRecordStage s: stages.Add(new BuiltStage(name, d.Type, s, null)); break;
+                    case IAsyncChunkStage a: stages.Add(new BuiltStage(name, d.Type, null, a)); break;
+                    default:
+                        errors.Add(new ConfigError(d.Location, $"stage type '{d.Type}' built a {built?.GetType().Name ?? "null"}, which is neither IRecordStage nor IAsyncChunkStage", "This is a bug in the stage's registration."));
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                errors.Add(new ConfigError(d.Location, $"stage '{name}' ({d.Type}) cannot be built: {ex.Message}", HintFor(ex)));
+            }
+        }
+        return (layout, stages);
+    }
+
+    /// <summary>The decoder for the pipeline's format, compiled against the frozen layout.</summary>
+    public static IRecordDecoder BuildDecoder(LoadedPipeline pipeline, RecordLayout layout, ILoggerFactory loggers)
+    {
+        return pipeline.Options.Format.Type switch
+        {
+            "json" => new JsonRecordDecoder(layout),
+            "avro" => Formats.FormatFactory.CreateAvro(pipeline, layout, loggers),
+            var other => throw new InvalidOperationException($"unknown format '{other}'"),
+        };
+    }
+
+    private static string? HintFor(Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "Paths in a pipeline file are relative to the file's folder.",
+        _ => null,
+    };
+
+    private sealed class StageBuildContext(RecordLayout layout, LoadedPipeline pipeline, string stageName, ILogger logger, TimeProvider time) : IStageBuildContext
+    {
+        public int Field(string path) => layout.Slot(path);
+        public string PipelineName => pipeline.Name;
+        public string StageName => stageName;
+        public string ResolvePath(string path) => pipeline.ResolvePath(path);
+        public ILogger Logger => logger;
+        public TimeProvider Time => time;
+        public RecordLayout Layout => layout;
+    }
+}

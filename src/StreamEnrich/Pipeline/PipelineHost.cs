@@ -1,0 +1,107 @@
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Configuration;
+using StreamEnrich.Records;
+
+namespace StreamEnrich.Pipeline;
+
+/// <summary>
+/// Runs several pipelines in one process. Everything is built and health-checked before anything is consumed:
+/// a pipeline whose table does not exist stops the start with that error, not after the first batch.
+/// One pipeline failing stops the others (drained and committed), and the process exits non-zero.
+/// </summary>
+internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFactory loggers, TimeProvider time, TimeSpan statusInterval)
+{
+    private readonly ILogger _logger = loggers.CreateLogger("StreamEnrich.Host");
+
+    /// <summary>Builds one pipeline for running against Kafka and ClickHouse.</summary>
+    public async Task<PipelineRunner> BuildAsync(LoadedPipeline pipeline, List<ConfigError> errors, CancellationToken ct)
+    {
+        var o = pipeline.Options;
+        var (layout, stages) = builder.BuildStages(pipeline, errors);
+        var sink = Adapters.CreateClickHouseSink(o.Sink, loggers.CreateLogger("StreamEnrich.Sinks.ClickHouse." + pipeline.Name), time);
+        try
+        {
+            await sink.PrepareAsync(ct).ConfigureAwait(false);
+            sink.BindColumns(layout);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not OutOfMemoryException)
+        {
+            errors.Add(pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
+                "Check that the server is reachable and the table exists (`streamenrich schema` prints a CREATE TABLE for this pipeline)."));
+        }
+        if (errors.Count > 0) throw new PipelineBuildException(errors);
+        layout.Freeze();
+        var decoder = PipelineBuilder.BuildDecoder(pipeline, layout, loggers);
+        var plan = new ProcessingPlan(layout, decoder, stages);
+        var source = Adapters.CreateKafkaSource(o.Source, pipeline.Name, loggers.CreateLogger("StreamEnrich.Sources.Kafka." + pipeline.Name), time);
+        var failed = o.OnError == OnError.DeadLetter && o.DeadLetter is not null
+            ? Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name))
+            : null;
+        return new PipelineRunner(RunnerSettings.From(o, statusInterval), plan, source, sink, failed,
+            loggers.CreateLogger("StreamEnrich.Pipeline." + pipeline.Name), time);
+    }
+
+    /// <summary>Runs all pipelines until <paramref name="stop"/>; returns the process exit code.</summary>
+    public async Task<int> RunAsync(IReadOnlyList<LoadedPipeline> pipelines, CancellationToken stop, CancellationToken abort)
+    {
+        var runners = new List<PipelineRunner>();
+        var errors = new List<ConfigError>();
+        foreach (var p in pipelines)
+        {
+            try
+            {
+                runners.Add(await BuildAsync(p, errors, abort).ConfigureAwait(false));
+            }
+            catch (PipelineBuildException)
+            {
+                // collected in errors
+            }
+        }
+        if (errors.Count > 0)
+        {
+            foreach (var e in errors) Console.Error.WriteLine(e);
+            Console.Error.WriteLine($"{errors.Count} error(s); nothing was started.");
+            return 1;
+        }
+
+        using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var tasks = runners.Select(r => RunOneAsync(r, stopAll, abort)).ToList();
+        LogStarted(_logger, runners.Count, string.Join(", ", runners.Select(r => r.Name)));
+        var results = await Task.WhenAll(tasks).ConfigureAwait(false);
+        return results.Max();
+    }
+
+    private async Task<int> RunOneAsync(PipelineRunner runner, CancellationTokenSource stopAll, CancellationToken abort)
+    {
+        try
+        {
+            await runner.RunAsync(stopAll.Token, abort).ConfigureAwait(false);
+            return 0;
+        }
+        catch (PipelineFailedException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            LogStoppingOthers(_logger, runner.Name);
+            await stopAll.CancelAsync().ConfigureAwait(false);
+            return 1;
+        }
+        catch (OperationCanceledException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 3;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Running {Count} pipeline(s): {Names}")]
+    private static partial void LogStarted(ILogger logger, int count, string names);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pipeline {Name} failed; stopping the other pipelines (they drain and commit first)")]
+    private static partial void LogStoppingOthers(ILogger logger, string name);
+}
+
+/// <summary>A pipeline could not be built; the errors say where and why.</summary>
+internal sealed class PipelineBuildException(IReadOnlyList<ConfigError> errors)
+    : Exception(string.Join(Environment.NewLine, errors))
+{
+    public IReadOnlyList<ConfigError> Errors { get; } = errors;
+}

@@ -1,0 +1,266 @@
+using System.Globalization;
+using System.Threading.Tasks.Dataflow;
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Configuration;
+using StreamEnrich.Records;
+
+namespace StreamEnrich.Pipeline;
+
+/// <summary>Settings of the dataflow itself (the rest of a pipeline's options belong to its parts).</summary>
+internal sealed record RunnerSettings(
+    string Name,
+    int Parallelism,
+    int InsertConcurrency,
+    BatchOptions Batch,
+    OnError OnError,
+    TimeSpan StatusInterval)
+{
+    public static RunnerSettings From(PipelineOptions o, TimeSpan statusInterval) =>
+        new(o.Name ?? "pipeline", o.Parallelism, o.Sink.InsertConcurrency, o.Batch, o.OnError, statusInterval);
+}
+
+/// <summary>
+/// Runs one pipeline as a TPL Dataflow graph, every block bounded:
+/// <code>
+/// source ─▶ decode + sync stages (parallel, ordered) ─▶ [async stage]* ─▶ batcher ─▶ insert (concurrent)
+///                                                                                      │
+///           commit ◀── source.Complete(chunk) ◀── dead-letter / skip / fail ◀─────────┘
+/// </code>
+/// A chunk's offsets are released to the source only after its rows are in ClickHouse and its failed records are
+/// on the dead-letter path, so a commit never passes an unfinished message.
+/// </summary>
+internal sealed partial class PipelineRunner
+{
+    private readonly RunnerSettings _settings;
+    private readonly ProcessingPlan _plan;
+    private readonly IChunkSource _source;
+    private readonly IRowSink _sink;
+    private readonly IFailedRecordSink? _failed;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+
+    public PipelineRunner(RunnerSettings settings, ProcessingPlan plan, IChunkSource source, IRowSink sink,
+        IFailedRecordSink? failedSink, ILogger logger, TimeProvider time)
+    {
+        if (settings.OnError == OnError.DeadLetter && failedSink is null)
+            throw new ArgumentException("on_error is dead_letter but no dead-letter sink was built.", nameof(failedSink));
+        _settings = settings;
+        _plan = plan;
+        _source = source;
+        _sink = sink;
+        _failed = failedSink;
+        _logger = logger;
+        _time = time;
+    }
+
+    public PipelineMetrics Metrics { get; } = new();
+
+    public string Name => _settings.Name;
+
+    /// <summary>
+    /// Runs until <paramref name="stop"/> is cancelled (then drains: everything consumed is inserted and committed)
+    /// or the source ends. <paramref name="abort"/> cancels even the drain (inserts in flight are abandoned and not committed).
+    /// Throws the first failure of any part.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stop, CancellationToken abort)
+    {
+        using var failure = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(stop, failure.Token);
+        var ct = failure.Token;
+        var parallel = _settings.Parallelism;
+
+        var decode = new TransformBlock<RecordChunk, RecordChunk>(async chunk =>
+        {
+            Interlocked.Add(ref Metrics.Consumed, chunk.Count);
+            Interlocked.Add(ref Metrics.ConsumedBytes, chunk.PayloadBytes);
+            await _plan.DecodeAsync(chunk, ct).ConfigureAwait(false);
+            ((ProcessingPlan.SyncStep)_plan.Steps[0]).Run(chunk);
+            return chunk;
+        }, new ExecutionDataflowBlockOptions
+        {
+            MaxDegreeOfParallelism = parallel,
+            BoundedCapacity = parallel * 2,
+            EnsureOrdered = true, // keeps per-partition order for every later step
+            SingleProducerConstrained = true,
+            CancellationToken = ct,
+        });
+
+        IPropagatorBlock<RecordChunk, RecordChunk> last = decode;
+        var blocks = new List<IDataflowBlock> { decode };
+        for (var i = 1; i < _plan.Steps.Count; i++)
+        {
+            var step = _plan.Steps[i];
+            TransformBlock<RecordChunk, RecordChunk> block = step switch
+            {
+                ProcessingPlan.AsyncStep a => new TransformBlock<RecordChunk, RecordChunk>(async chunk =>
+                {
+                    await a.RunAsync(chunk, ct).ConfigureAwait(false);
+                    return chunk;
+                }, Options(parallel, ct)),
+                ProcessingPlan.SyncStep { IsEmpty: true } => null!,
+                ProcessingPlan.SyncStep s => new TransformBlock<RecordChunk, RecordChunk>(chunk =>
+                {
+                    s.Run(chunk);
+                    return chunk;
+                }, Options(parallel, ct)),
+                _ => throw new InvalidOperationException(),
+            };
+            if (block is null) continue;
+            last.LinkTo(block, new DataflowLinkOptions { PropagateCompletion = true });
+            last = block;
+            blocks.Add(block);
+        }
+
+        var batcher = new ChunkBatcher(_settings.Batch, inputCapacity: 2, outputCapacity: _settings.InsertConcurrency, _time, ct);
+        last.LinkTo(batcher.Target, new DataflowLinkOptions { PropagateCompletion = true });
+
+        var insert = new ActionBlock<InsertBatch>(batch => InsertAsync(batch, ct), new ExecutionDataflowBlockOptions
+        {
+            MaxDegreeOfParallelism = _settings.InsertConcurrency,
+            BoundedCapacity = _settings.InsertConcurrency,
+            CancellationToken = ct,
+        });
+        batcher.Source.LinkTo(insert, new DataflowLinkOptions { PropagateCompletion = true });
+
+        // Any part failing stops the whole graph; the first real cause is what RunAsync throws.
+        Exception? firstFailure = null;
+        void OnFault(Task t)
+        {
+            if (t.Exception is { } ex && Interlocked.CompareExchange(ref firstFailure, ex.GetBaseException(), null) == null)
+                failure.Cancel();
+        }
+        foreach (var b in blocks) _ = b.Completion.ContinueWith(OnFault, TaskScheduler.Default);
+        _ = batcher.Completion.ContinueWith(OnFault, TaskScheduler.Default);
+        _ = insert.Completion.ContinueWith(OnFault, TaskScheduler.Default);
+
+        using var status = StartStatusLog(ct);
+        var sourceTask = Task.Run(() => _source.RunAsync(decode, _plan.Layout.NewRecord, stopSource.Token), CancellationToken.None);
+        _ = sourceTask.ContinueWith(OnFault, TaskScheduler.Default);
+
+        try
+        {
+            await sourceTask.ConfigureAwait(false);
+            await insert.Completion.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested && firstFailure == null)
+        {
+            // Aborted: reported below.
+        }
+        catch (Exception ex)
+        {
+            // The continuation that records faults may not have run yet; the first cause wins either way.
+            Interlocked.CompareExchange(ref firstFailure, ex.GetBaseException(), null);
+        }
+        finally
+        {
+            failure.Cancel(); // stops the status log and anything left
+        }
+
+        if (firstFailure != null)
+        {
+            LogStopped(_logger, Name, firstFailure.Message);
+            throw new PipelineFailedException(Name, firstFailure);
+        }
+        if (abort.IsCancellationRequested)
+            throw new OperationCanceledException($"Pipeline '{Name}' was aborted before it drained; unfinished messages were not committed and will be consumed again.");
+
+        await _source.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+        LogStatus(Metrics.Take(), final: true);
+    }
+
+    private static ExecutionDataflowBlockOptions Options(int parallel, CancellationToken ct) => new()
+    {
+        MaxDegreeOfParallelism = parallel,
+        BoundedCapacity = parallel * 2,
+        EnsureOrdered = true,
+        SingleProducerConstrained = true,
+        CancellationToken = ct,
+    };
+
+    private async Task InsertAsync(InsertBatch batch, CancellationToken ct)
+    {
+        var records = batch.AllRecords();
+        if (_settings.OnError == OnError.Fail) ThrowOnFailed(records);
+
+        var inserted = await _sink.InsertAsync(records, ct).ConfigureAwait(false);
+        Interlocked.Add(ref Metrics.Inserted, inserted);
+        Interlocked.Increment(ref Metrics.InsertBatches);
+
+        List<Record>? failed = null;
+        var filtered = 0;
+        foreach (var r in records)
+        {
+            if (r.Status == RecordStatus.Failed) (failed ??= []).Add(r);
+            else if (r.Status == RecordStatus.Filtered) filtered++;
+        }
+        Interlocked.Add(ref Metrics.Filtered, filtered);
+        if (failed != null)
+        {
+            switch (_settings.OnError)
+            {
+                case OnError.Fail:
+                    ThrowOnFailed(failed);
+                    break;
+                case OnError.Skip:
+                    Interlocked.Add(ref Metrics.Skipped, failed.Count);
+                    LogSkipped(_logger, Name, failed.Count, Describe(failed[0]));
+                    break;
+                default:
+                    await _failed!.WriteAsync(failed, ct).ConfigureAwait(false);
+                    Interlocked.Add(ref Metrics.DeadLettered, failed.Count);
+                    break;
+            }
+        }
+        foreach (var chunk in batch.Chunks) _source.Complete(chunk);
+    }
+
+    private void ThrowOnFailed(List<Record> records)
+    {
+        foreach (var r in records)
+            if (r.Status == RecordStatus.Failed)
+                throw new PipelineStoppedException($"on_error is fail and {Describe(r)}. Nothing from offset {r.Offset.ToString(CultureInfo.InvariantCulture)} of partition {r.Partition.ToString(CultureInfo.InvariantCulture)} on is committed; fix the cause or set on_error to dead_letter.");
+    }
+
+    internal static string Describe(Record r) =>
+        $"message {r.Topic}[{r.Partition.ToString(CultureInfo.InvariantCulture)}]@{r.Offset.ToString(CultureInfo.InvariantCulture)} failed in '{r.FailedStage}': {r.FailureReason}";
+
+    private IDisposable StartStatusLog(CancellationToken ct)
+    {
+        if (_settings.StatusInterval <= TimeSpan.Zero) return new CancellationTokenRegistration();
+        var previous = Metrics.Take();
+        var previousAt = _time.GetTimestamp();
+        return _time.CreateTimer(_ =>
+        {
+            if (ct.IsCancellationRequested) return;
+            var now = Metrics.Take();
+            var seconds = Math.Max(0.001, _time.GetElapsedTime(previousAt).TotalSeconds);
+            LogRate(_logger, Name,
+                (now.Consumed - previous.Consumed) / seconds, (now.Inserted - previous.Inserted) / seconds,
+                now.Consumed, now.Inserted, now.Filtered, now.DeadLettered + now.Skipped, _source.StatusLine());
+            previous = now;
+            previousAt = _time.GetTimestamp();
+        }, null, _settings.StatusInterval, _settings.StatusInterval);
+    }
+
+    private void LogStatus(PipelineMetrics.Snapshot m, bool final) =>
+        LogFinal(_logger, Name, final ? "drained" : "running", m.Consumed, m.Inserted, m.Filtered, m.DeadLettered, m.Skipped);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}")]
+    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline} {State}: {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {DeadLettered} dead-lettered, {Skipped} skipped")]
+    private static partial void LogFinal(ILogger logger, string pipeline, string state, long consumed, long inserted, long filtered, long deadLettered, long skipped);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Pipeline}: skipped {Count} failed records (on_error: skip); first: {First}")]
+    private static partial void LogSkipped(ILogger logger, string pipeline, int count, string first);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Pipeline} stopped: {Reason}")]
+    private static partial void LogStopped(ILogger logger, string pipeline, string reason);
+}
+
+/// <summary>A pipeline stopped because one of its parts failed; <see cref="Exception.InnerException"/> is the cause.</summary>
+internal sealed class PipelineFailedException(string pipeline, Exception cause)
+    : Exception($"Pipeline '{pipeline}' stopped: {cause.Message}", cause)
+{
+    public string Pipeline { get; } = pipeline;
+}
