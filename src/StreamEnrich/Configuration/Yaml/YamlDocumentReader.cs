@@ -118,7 +118,9 @@ internal static partial class YamlDocumentReader
                         errors.Add(new ConfigError(at, error!, hint));
                     value = substituted ?? value;
                 }
-                var node = new ConfigScalar(at, value, plain && !quotedByTag);
+                // `${VAR:-}` that came out empty is an empty string, not YAML's "nothing".
+                var emptiedBySubstitution = value.Length == 0 && scalar.Value.Length > 0;
+                var node = new ConfigScalar(at, value, plain && !quotedByTag && !emptiedBySubstitution);
                 Remember(scalar.Anchor, node);
                 return node;
             }
