@@ -59,6 +59,16 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
         if (node is ConfigScalar { IsNull: true } && allowsNull && !type.IsValueType)
             return null;
 
+        // `key:` with nothing after it (e.g. every sub-key commented out) means an empty list or map, or the
+        // defaults of an options section: treat it as an empty collection / mapping at the same position.
+        if (node is ConfigScalar { IsNull: true } empty && !type.IsValueType && type != typeof(string))
+        {
+            if (type.IsArray || ListElementType(type) is not null)
+                node = new ConfigSequence(empty.Location);
+            else if (DictionaryValueType(type) is not null || OptionsMetadata.IsOptionsClass(type))
+                node = new ConfigMapping(empty.Location);
+        }
+
         if (type == typeof(StageDeclaration))
             return Fail(node, scope, "a stage (a mapping with a `type`)", null, out ok);
 
