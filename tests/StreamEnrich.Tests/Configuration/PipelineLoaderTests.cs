@@ -450,4 +450,13 @@ public class PipelineLoaderTests
         Assert.Empty(errors);
         Assert.Null(p!.Options.DeadLetter);
     }
+
+    [Fact]
+    public void LoadText_KeyAtWrongLevel_SaysWhereItBelongs()
+    {
+        var (_, errors) = Load(Minimal + "max_wait: 5s\n");
+        var e = Single(errors);
+        Assert.Equal((9, 1), (e.Line, e.Column));
+        Assert.Equal("'max_wait' is an option of 'batch': move it under `batch:` (indented).", e.Hint);
+    }
 }
