@@ -151,6 +151,26 @@ public class TimestampStageTests
     }
 
     [Fact]
+    public void Process_Concurrently_EachRecordParsedIndependently()
+    {
+        var ctx = new TestStageContext();
+        var stage = ctx.Build("timestamp", new TimestampStageOptions { Field = "ts", Timezone = "Europe/Berlin", Formats = ["iso8601", "epoch_s"] });
+        var start = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
+        var records = Enumerable.Range(0, 5000).Select(i => ctx.NewRecord(("ts", i % 2 == 0
+            ? Utf8(start.AddHours(i * 7).ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture))
+            : Value.FromInt(1_700_000_000 + i)))).ToArray();
+        Parallel.ForEach(records, r => stage.Process(r));
+        var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        for (var i = 0; i < records.Length; i++)
+        {
+            var expected = i % 2 == 0
+                ? (TimeZoneInfo.ConvertTimeToUtc(start.AddHours(i * 7), berlin).Ticks - DateTime.UnixEpoch.Ticks) * 100
+                : (1_700_000_000L + i) * 1_000_000_000L;
+            Assert.Equal(expected, ctx.Get(records[i], "ts").AsTimestampNanos);
+        }
+    }
+
+    [Fact]
     public void Process_AlreadyTimestamp_PassesThrough()
     {
         var (ctx, r) = Run(new TimestampStageOptions { Field = "ts", Formats = ["epoch_s"] }, Value.FromTimestampNanos(123));
