@@ -59,6 +59,16 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
         if (node is ConfigScalar { IsNull: true } && allowsNull && !type.IsValueType)
             return null;
 
+        // `key:` with nothing after it (e.g. every sub-key commented out) means an empty list or map, or the
+        // defaults of an options section: treat it as an empty collection / mapping at the same position.
+        if (node is ConfigScalar { IsNull: true } empty && !type.IsValueType && type != typeof(string))
+        {
+            if (type.IsArray || ListElementType(type) is not null)
+                node = new ConfigSequence(empty.Location);
+            else if (DictionaryValueType(type) is not null || OptionsMetadata.IsOptionsClass(type))
+                node = new ConfigMapping(empty.Location);
+        }
+
         if (type == typeof(StageDeclaration))
             return Fail(node, scope, "a stage (a mapping with a `type`)", null, out ok);
 
@@ -387,7 +397,10 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
             if (!meta.ByKey.TryGetValue(key.Value, out var prop))
             {
                 var valid = meta.Properties.Select(p => p.Key).Concat(reserved ?? Enumerable.Empty<string>()).ToList();
-                errors.Add(new ConfigError(key.Location, $"unknown key '{key.Value}' in {scope.Display}", OptionNames.SuggestionHint(key.Value, valid, "key")));
+                var hint = OptionNames.Closest(key.Value, valid) is null && NestedOwner(meta, key.Value) is { } owner
+                    ? $"'{key.Value}' is an option of '{owner}': move it under `{owner}:` (indented)."
+                    : OptionNames.SuggestionHint(key.Value, valid, "key");
+                errors.Add(new ConfigError(key.Location, $"unknown key '{key.Value}' in {scope.Display}", hint));
                 continue;
             }
 
@@ -438,6 +451,18 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
             }
         }
         return target;
+    }
+
+    /// <summary>The key of a nested options section of <paramref name="meta"/> that has option <paramref name="key"/>, for a misplaced key.</summary>
+    private static string? NestedOwner(OptionsMetadata meta, string key)
+    {
+        foreach (var p in meta.Properties)
+        {
+            var t = Nullable.GetUnderlyingType(p.Type) ?? p.Type;
+            if (t != typeof(StageDeclaration) && OptionsMetadata.IsOptionsClass(t) && OptionsMetadata.For(t).ByKey.ContainsKey(key))
+                return p.Key;
+        }
+        return null;
     }
 
     // ---- stages ---------------------------------------------------------------------------------------------

@@ -424,4 +424,39 @@ public class PipelineLoaderTests
         Assert.Equal(7, p!.Options.Parallelism);
         Assert.Equal(TimeSpan.FromSeconds(3), p.Options.Batch.MaxWait);
     }
+
+    [Fact]
+    public void LoadText_EmptySections_MeanEmptyCollectionsAndDefaults()
+    {
+        var (p, errors) = Load(Minimal + "stages:\n  # none yet\nbatch:\ntests:\n");
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+        Assert.Empty(p!.Options.Stages);
+        Assert.Equal(100_000, p.Options.Batch.MaxRows);
+    }
+
+    [Fact]
+    public void LoadText_EmptyRequiredSection_ReportsItsMissingOptionsAtIt()
+    {
+        var (_, errors) = Load("source:\n  brokers: b\n  topic: t\nsink:\non_error: skip\n");
+        Assert.Equal(2, errors.Count);
+        Assert.All(errors, e => Assert.Equal((4, 6), (e.Line, e.Column)));
+        Assert.Equal(["missing required option 'url' in sink", "missing required option 'table' in sink"], errors.Select(e => e.Message));
+    }
+
+    [Fact]
+    public void LoadText_NullForNullableSection_SetsNull()
+    {
+        var (p, errors) = Load(Minimal + "dead_letter: ~\n");
+        Assert.Empty(errors);
+        Assert.Null(p!.Options.DeadLetter);
+    }
+
+    [Fact]
+    public void LoadText_KeyAtWrongLevel_SaysWhereItBelongs()
+    {
+        var (_, errors) = Load(Minimal + "max_wait: 5s\n");
+        var e = Single(errors);
+        Assert.Equal((9, 1), (e.Line, e.Column));
+        Assert.Equal("'max_wait' is an option of 'batch': move it under `batch:` (indented).", e.Hint);
+    }
 }

@@ -32,7 +32,7 @@ public sealed class SetStageOptions : IValidatableOptions
     /// <summary>True once <see cref="Value"/> was assigned (so <c>value: null</c> is told apart from no value).</summary>
     internal bool HasValue { get; private set; }
 
-    [Option("Copy the value of this field (missing stays missing unless `if_missing`...).", Example = "user.id")]
+    [Option("Copy the value of this field (a missing source makes the field missing).", Example = "user.id")]
     public string? From { get; set; }
 
     [Option("A string with ${field} placeholders, e.g. \"${country}-${city}\"; `$$` writes a literal `$`.", Example = "${country}-${city}")]

@@ -12,7 +12,8 @@ public sealed class TimestampStageOptions : IValidatableOptions
     public string? Target { get; set; }
 
     [Option("Formats tried in order: iso8601, epoch_s, epoch_ms, epoch_us, epoch_ns, or a .NET pattern such as " +
-            "\"yyyy-MM-dd HH:mm:ss\" (invariant culture). Default [iso8601, epoch_ms]. Epoch formats accept numbers and numeric strings.",
+            "\"yyyy-MM-dd HH:mm:ss\" (invariant culture). Default [iso8601, epoch_ms]. iso8601 keeps up to 9 fractional digits exactly " +
+            "(more fail rather than round); epoch formats accept numbers and numeric strings.",
         Example = "[iso8601, epoch_ms]")]
     public List<string> Formats { get; set; } = ["iso8601", "epoch_ms"];
 

@@ -1,0 +1,319 @@
+using StreamEnrich.Records;
+using StreamEnrich.Stages.Lookup;
+using static StreamEnrich.Tests.Stages.TestStageContext;
+using Record = StreamEnrich.Records.Record;
+
+namespace StreamEnrich.Tests.Stages;
+
+public class CsvParserTests
+{
+    [Fact]
+    public void Parse_QuotedFieldsWithCommasQuotesAndNewlines_Rfc4180()
+    {
+        var text = "\uFEFFid,name,note\r\n1,\"Smith, John\",\"said \"\"hi\"\"\"\r\n\r\n2,plain,\"two\nlines\"\n3,,\n";
+        var records = CsvParser.Parse(text).ToList();
+        Assert.Equal(4, records.Count);
+        Assert.Equal(["id", "name", "note"], records[0].Fields);
+        Assert.Equal(["1", "Smith, John", "said \"hi\""], records[1].Fields);
+        Assert.Equal(["2", "plain", "two\nlines"], records[2].Fields);
+        Assert.Equal(["3", "", ""], records[3].Fields);
+        Assert.Equal([1, 2, 4, 6], records.Select(r => r.Line));
+    }
+
+    [Fact]
+    public void Parse_NoTrailingNewline_LastRecordKept()
+    {
+        Assert.Equal(["a", "b"], CsvParser.Parse("x,y\na,b").Last().Fields);
+    }
+
+    [Theory]
+    [InlineData("a,b\n1,\"open\n2,3\n", 2, "unterminated quoted field (a field opened with \" is never closed)")]
+    [InlineData("a,b\n1,\"x\"y\n", 2, "unexpected 'y' after a closing quote (expected ',' or end of line)")]
+    [InlineData("a,b\n\n1,x\"y\n", 3, "quote inside an unquoted field (quote the whole field and double the inner quotes: \"a \"\"b\"\"\")")]
+    public void Parse_Malformed_ThrowsWithLine(string text, int line, string message)
+    {
+        var e = Assert.Throws<FormatException>(() => CsvParser.Parse(text).ToList());
+        Assert.Equal(message, e.Message);
+        Assert.Equal(line, e.Data["line"]);
+    }
+}
+
+public sealed class LookupStageTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lookup-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private const string CountriesCsv = "code,name,region\nDE,Germany,\"Europe, Central\"\nAT,Austria,Europe\n42,Answer,\"multi\nline\"\n";
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private (TestStageContext Ctx, LookupStage Stage) Build(LookupStageOptions options, string stageName = "geo")
+    {
+        var ctx = new TestStageContext(stageName, _dir);
+        return (ctx, ctx.Build<LookupStage>("lookup", options));
+    }
+
+    private static LookupStageOptions Countries(LookupMissBehavior onMiss = LookupMissBehavior.Keep) => new()
+    {
+        File = "countries.csv",
+        KeyColumn = "code",
+        Field = "country",
+        Columns = new() { ["name"] = "country_name", ["region"] = "region" },
+        OnMiss = onMiss,
+    };
+
+    [Fact]
+    public void Process_CsvHit_CopiesColumnsAsStrings()
+    {
+        Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries());
+        var r = ctx.NewRecord(("country", Utf8("DE")));
+        stage.Process(r);
+        Assert.Equal(Value.FromString("Germany"), ctx.Get(r, "country_name"));
+        Assert.Equal(Value.FromString("Europe, Central"), ctx.Get(r, "region"));
+        var s = ctx.NewRecord(("country", Value.FromString("AT")));
+        stage.Process(s);
+        Assert.Equal(Value.FromString("Austria"), ctx.Get(s, "country_name"));
+    }
+
+    [Fact]
+    public void Process_IntegerField_MatchesIntegerKey()
+    {
+        Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries());
+        var r = ctx.NewRecord(("country", Value.FromInt(42)));
+        stage.Process(r);
+        Assert.Equal(Value.FromString("multi\nline"), ctx.Get(r, "region"));
+        var f = ctx.NewRecord(("country", Value.FromFloat(42.0)));
+        stage.Process(f);
+        Assert.Equal(Value.FromString("Answer"), ctx.Get(f, "country_name"));
+        var s = ctx.NewRecord(("country", Utf8("42")));
+        stage.Process(s);
+        Assert.Equal(Value.FromString("Answer"), ctx.Get(s, "country_name"));
+    }
+
+    [Fact]
+    public void Process_Hit_DoesNotAllocate()
+    {
+        Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries());
+        var r = ctx.NewRecord(("country", Utf8("AT")));
+        var i = ctx.NewRecord(("country", Value.FromInt(42)));
+        stage.Process(r);
+        stage.Process(i);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var k = 0; k < 100; k++)
+        {
+            stage.Process(r);
+            stage.Process(i);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Process_JsonLines_KeepsJsonTypes()
+    {
+        Write("users.jsonl", "{\"id\": 7, \"name\": \"Ann\", \"score\": 1.5, \"vip\": true, \"tags\": [\"a\"]}\n\n{\"id\": \"x9\", \"name\": null}\r\n");
+        var (ctx, stage) = Build(new LookupStageOptions
+        {
+            File = "users.jsonl", KeyColumn = "id", Field = "user",
+            Columns = new() { ["name"] = "user_name", ["score"] = "score", ["vip"] = "vip", ["tags"] = "tags" },
+        });
+        var r = ctx.NewRecord(("user", Value.FromInt(7)));
+        stage.Process(r);
+        Assert.Equal(Value.FromString("Ann"), ctx.Get(r, "user_name"));
+        Assert.Equal(Value.FromFloat(1.5), ctx.Get(r, "score"));
+        Assert.Equal(Value.True, ctx.Get(r, "vip"));
+        Assert.Equal(Value.FromString("[\"a\"]"), ctx.Get(r, "tags"));
+        var s = ctx.NewRecord(("user", Utf8("x9")));
+        stage.Process(s);
+        Assert.Equal(ValueKind.Null, ctx.Get(s, "user_name").Kind);
+        Assert.Equal(ValueKind.Null, ctx.Get(s, "score").Kind); // absent key in the object -> null
+    }
+
+    [Fact]
+    public void Process_OnMissKeep_LeavesTargets()
+    {
+        Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries(LookupMissBehavior.Keep));
+        var r = ctx.NewRecord(("country", Utf8("FR")), ("country_name", Value.FromString("preset")));
+        stage.Process(r);
+        Assert.True(r.IsActive);
+        Assert.Equal(Value.FromString("preset"), ctx.Get(r, "country_name"));
+        Assert.True(ctx.Get(r, "region").IsMissing);
+    }
+
+    [Fact]
+    public void Process_OnMissNull_SetsNull()
+    {
+        Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries(LookupMissBehavior.Null));
+        var r = ctx.NewRecord(("country", Utf8("FR")), ("country_name", Value.FromString("preset")));
+        stage.Process(r);
+        Assert.Equal(ValueKind.Null, ctx.Get(r, "country_name").Kind);
+        Assert.Equal(ValueKind.Null, ctx.Get(r, "region").Kind);
+    }
+
+    [Fact]
+    public void Process_OnMissDefault_SetsDefaultsAndNullForOthers()
+    {
+        Write("countries.csv", CountriesCsv);
+        var options = Countries(LookupMissBehavior.Default);
+        options.Defaults = new() { ["country_name"] = "unknown" };
+        var (ctx, stage) = Build(options);
+        var r = ctx.NewRecord(("country", Value.Null));
+        stage.Process(r);
+        Assert.Equal(Value.FromString("unknown"), ctx.Get(r, "country_name"));
+        Assert.Equal(ValueKind.Null, ctx.Get(r, "region").Kind);
+    }
+
+    [Fact]
+    public void Process_OnMissDrop_FiltersRecord()
+    {
+        Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries(LookupMissBehavior.Drop));
+        var r = ctx.NewRecord(("country", Utf8("FR")));
+        stage.Process(r);
+        Assert.Equal(RecordStatus.Filtered, r.Status);
+    }
+
+    [Fact]
+    public void Process_OnMissFail_FailsNamingKeyAndFile()
+    {
+        var path = Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries(LookupMissBehavior.Fail), "enrich-geo");
+        var r = ctx.NewRecord(("country", Utf8("FR")));
+        stage.Process(r);
+        Assert.Equal(RecordStatus.Failed, r.Status);
+        Assert.Equal("enrich-geo", r.FailedStage);
+        Assert.Equal($"lookup 'country': no row with key 'FR' (string) in column 'code' of {path}; expected a key present in the file (or set on_miss).", r.FailureReason);
+        var m = ctx.NewRecord();
+        stage.Process(m);
+        Assert.Contains("no row with key <missing>", m.FailureReason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("code,name,region\nDE,Germany\n", 2, "expected 3 fields as in the header, found 2")]
+    [InlineData("code,name,region\nDE,a,b\nAT,c,d\nDE,e,f\n", 4, "duplicate key 'DE' (first at line 2)")]
+    [InlineData("id,name,region\nDE,a,b\n", 1, "key column 'code' is not in the header (columns: id, name, region)")]
+    [InlineData("code,name\nDE,a\n", 1, "column 'region' is not in the header (columns: code, name)")]
+    [InlineData("code,name,region\n\"DE,a,b\n", 2, "unterminated quoted field (a field opened with \" is never closed)")]
+    [InlineData("code,name,region\n,a,b\n", 2, "empty key")]
+    public void Build_BadCsv_FailsWithFileAndLine(string content, int line, string problem)
+    {
+        var path = Write("countries.csv", content);
+        var e = Assert.Throws<LookupLoadException>(() => Build(Countries()));
+        Assert.Equal($"{path}:{line}: {problem}", e.Message);
+    }
+
+    [Fact]
+    public void Build_BadJsonLines_FailsWithFileAndLine()
+    {
+        var path = Write("t.jsonl", "{\"k\": 1, \"v\": 2}\n{\"k\": 2, \"v\": \n");
+        var e = Assert.Throws<LookupLoadException>(() => Build(new LookupStageOptions { File = "t.jsonl", KeyColumn = "k", Field = "f", Columns = new() { ["v"] = "v" } }));
+        Assert.StartsWith($"{path}:2: invalid JSON", e.Message, StringComparison.Ordinal);
+        Write("u.jsonl", "{\"k\": 1}\n{\"v\": 2}\n");
+        e = Assert.Throws<LookupLoadException>(() => Build(new LookupStageOptions { File = "u.jsonl", KeyColumn = "k", Field = "f", Columns = new() { ["v"] = "v" } }));
+        Assert.EndsWith("u.jsonl:2: the object has no key column 'k'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_MissingFile_FailsNamingFile()
+    {
+        var e = Assert.Throws<LookupLoadException>(() => Build(Countries()));
+        Assert.StartsWith(Path.Combine(_dir, "countries.csv") + ": cannot read the lookup file", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReloadIfChanged_ChangedFile_SwapsTable()
+    {
+        var path = Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries(LookupMissBehavior.Null));
+        Assert.False(stage.ReloadIfChanged()); // unchanged
+        File.WriteAllText(path, "code,name,region\nDE,Deutschland,EU\nFR,France,EU\n");
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        Assert.True(stage.ReloadIfChanged());
+        var r = ctx.NewRecord(("country", Utf8("FR")));
+        stage.Process(r);
+        Assert.Equal(Value.FromString("France"), ctx.Get(r, "country_name"));
+        var at = ctx.NewRecord(("country", Utf8("AT")));
+        stage.Process(at);
+        Assert.Equal(ValueKind.Null, ctx.Get(at, "country_name").Kind);
+        Assert.Contains(ctx.Log.Messages, m => m.StartsWith("Information: lookup geo: reloaded 2 rows from", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ReloadIfChanged_BrokenFile_KeepsOldTableAndLogsFileAndLine()
+    {
+        var path = Write("countries.csv", CountriesCsv);
+        var (ctx, stage) = Build(Countries());
+        File.WriteAllText(path, "code,name,region\nDE,Deutschland,EU\nFR,\"France,EU\n");
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        Assert.False(stage.ReloadIfChanged());
+        Assert.Equal(3, stage.RowCount);
+        var r = ctx.NewRecord(("country", Utf8("DE")));
+        stage.Process(r);
+        Assert.Equal(Value.FromString("Germany"), ctx.Get(r, "country_name"));
+        Assert.Contains(ctx.Log.Messages, m => m == $"Error: lookup geo: reload failed, keeping the previous table (3 rows): {path}:3: unterminated quoted field (a field opened with \" is never closed)");
+        // The same broken state is not retried (no log spam); a fixed file is picked up.
+        Assert.False(stage.ReloadIfChanged());
+        File.WriteAllText(path, "code,name,region\nFR,France,EU\n");
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(2));
+        Assert.True(stage.ReloadIfChanged());
+        Assert.Equal(1, stage.RowCount);
+    }
+
+    [Fact]
+    public async Task Reload_WithTimer_PicksUpChangedFileWhileProcessingConcurrently()
+    {
+        var path = Write("countries.csv", CountriesCsv);
+        var options = Countries(LookupMissBehavior.Null);
+        options.Reload = true;
+        options.ReloadInterval = TimeSpan.FromMilliseconds(100);
+        var (ctx, stage) = Build(options);
+        using (stage)
+        {
+            var records = Enumerable.Range(0, 20_000).Select(_ => ctx.NewRecord(("country", Utf8("DE")))).ToArray();
+            var worker = Task.Run(() => Parallel.ForEach(records, r => stage.Process(r)));
+            File.WriteAllText(path, "code,name,region\nDE,Deutschland,EU\n");
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+            await worker;
+            // Every record saw either the old or the new row, never a mix or nothing.
+            Assert.All(records, r =>
+            {
+                var name = ctx.Get(r, "country_name").AsString;
+                var region = ctx.Get(r, "region").AsString;
+                Assert.True((name, region) is ("Germany", "Europe, Central") or ("Deutschland", "EU"), $"{name}/{region}");
+            });
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (stage.RowCount != 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+            Assert.Equal(1, stage.RowCount);
+            var after = ctx.NewRecord(("country", Utf8("DE")));
+            stage.Process(after);
+            Assert.Equal(Value.FromString("Deutschland"), ctx.Get(after, "country_name"));
+        }
+    }
+
+    [Fact]
+    public void Validate_Options_ReportsEachProblem()
+    {
+        Assert.Empty(TestStageContext.Validate(Countries()));
+        var errors = TestStageContext.Validate(new LookupStageOptions { File = "t.txt", OnMiss = LookupMissBehavior.Default, Reload = true, ReloadInterval = TimeSpan.FromMilliseconds(10) });
+        Assert.Contains(errors, e => e.Property == "Format" && e.Message == "cannot tell the format of 't.txt' from its extension.");
+        Assert.Contains(errors, e => e.Property == "KeyColumn");
+        Assert.Contains(errors, e => e.Property == "Field");
+        Assert.Contains(errors, e => e.Property == "Columns");
+        Assert.Contains(errors, e => e.Property == "Defaults" && e.Message == "on_miss is default but `defaults` is empty.");
+        Assert.Contains(errors, e => e.Property == "ReloadInterval");
+        var d = Countries(LookupMissBehavior.Default);
+        d.Defaults = new() { ["nope"] = 1 };
+        Assert.Contains(TestStageContext.Validate(d), e => e.Message == "default for 'nope', which is not a target field of `columns` (country_name, region).");
+        Assert.Empty(TestStageContext.Validate(new LookupStageOptions { File = "t.txt", Format = LookupFileFormat.Jsonl, KeyColumn = "k", Field = "f", Columns = new() { ["a"] = "b" } }));
+    }
+}
