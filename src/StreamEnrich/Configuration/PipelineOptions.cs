@@ -156,11 +156,11 @@ public sealed class FormatOptions : IValidatableOptions
 public sealed class BatchOptions : IValidatableOptions
 {
     [Option("Flush when a batch holds this many rows.")]
-    public int MaxRows { get; set; } = 100_000;
+    public int MaxRows { get; set; } = 50_000;
 
     [Option("Flush when a batch's message payloads add up to this many bytes.")]
     [ByteSize]
-    public long MaxBytes { get; set; } = 64L * 1024 * 1024;
+    public long MaxBytes { get; set; } = 16L * 1024 * 1024;
 
     [Option("Flush a non-empty batch this long after its first row arrived.")]
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(1);

@@ -154,6 +154,11 @@ internal sealed partial class PipelineRunner
         finally
         {
             failure.Cancel(); // stops the status log and anything left
+            foreach (var stage in _plan.Stages)
+            {
+                if (stage.Sync is IDisposable d) d.Dispose();
+                else if (stage.Async is IDisposable a) a.Dispose();
+            }
         }
 
         if (firstFailure != null)
