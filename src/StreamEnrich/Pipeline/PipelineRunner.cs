@@ -57,6 +57,9 @@ internal sealed partial class PipelineRunner
 
     public string Name => _settings.Name;
 
+    /// <summary>The source's one-line state (lag, paused, rebalances).</summary>
+    public string StatusLine() => _source.StatusLine();
+
     /// <summary>
     /// Runs until <paramref name="stop"/> is cancelled (then drains: everything consumed is inserted and committed)
     /// or the source ends. <paramref name="abort"/> cancels even the drain (inserts in flight are abandoned and not committed).

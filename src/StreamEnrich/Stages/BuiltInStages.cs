@@ -35,12 +35,12 @@ internal static class BuiltInStages
             type: keep
             fields: [user_id, event, ts]
             """),
-        StageSpec.Create<SetStageOptions>("set", "Sets a field to a constant, a copy of another field, or a template such as \"${country}-${city}\".",
+        StageSpec.Create<SetStageOptions>("set", "Sets a field to a constant, a copy of another field, or a template such as \"{country}-{city}\".",
             static (o, c) => new SetStage(o, c),
             """
             type: set
             field: location
-            template: "${country}-${city}"
+            template: "{country}-{city}"
             on_missing: empty
             """),
         StageSpec.Create<CastStageOptions>("cast", "Converts fields to int, float, bool, decimal(S), string, timestamp, date or uuid; a value that does not convert fails the record.",

@@ -157,8 +157,8 @@ public class PipelineLoaderTests
         var (p, errors) = Load(Minimal);
         Assert.True(errors.Count == 0, string.Join("\n", errors));
         Assert.Equal("web", p!.Name);
-        Assert.Equal(100_000, p.Options.Batch.MaxRows);
-        Assert.Equal(64L * 1024 * 1024, p.Options.Batch.MaxBytes);
+        Assert.Equal(50_000, p.Options.Batch.MaxRows);
+        Assert.Equal(16L * 1024 * 1024, p.Options.Batch.MaxBytes);
         Assert.Equal(TimeSpan.FromSeconds(1), p.Options.Batch.MaxWait);
         Assert.Equal(OnError.Skip, p.Options.OnError);
         Assert.Equal("json", p.Options.Format.Type);
@@ -431,7 +431,7 @@ public class PipelineLoaderTests
         var (p, errors) = Load(Minimal + "stages:\n  # none yet\nbatch:\ntests:\n");
         Assert.True(errors.Count == 0, string.Join("\n", errors));
         Assert.Empty(p!.Options.Stages);
-        Assert.Equal(100_000, p.Options.Batch.MaxRows);
+        Assert.Equal(50_000, p.Options.Batch.MaxRows);
     }
 
     [Fact]

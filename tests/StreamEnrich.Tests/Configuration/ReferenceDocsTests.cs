@@ -40,7 +40,7 @@ public class ReferenceDocsTests
     public void Generate_ShowsDefaultsTypesAndExamples()
     {
         var md = ReferenceDocs.Generate(Registry());
-        Assert.Contains("| `max_bytes` | byte size | `64MiB` | no |", md, StringComparison.Ordinal);
+        Assert.Contains("| `max_bytes` | byte size | `16MiB` | no |", md, StringComparison.Ordinal);
         Assert.Contains("| `max_wait` | duration | `1s` | no |", md, StringComparison.Ordinal);
         Assert.Contains("| `on_error` | one of `dead_letter`, `skip`, `fail` | `dead_letter` | no |", md, StringComparison.Ordinal);
         Assert.Contains("| `table` | string | — | yes |", md, StringComparison.Ordinal);

@@ -44,18 +44,18 @@ public class SetStageTests
     public void Process_Template_RendersStringsAndScalars()
     {
         var ctx = new TestStageContext();
-        var stage = ctx.Build("set", new SetStageOptions { Field = "loc", Template = "${country}-${city}/${n}:${f}:${b} $${x}" });
+        var stage = ctx.Build("set", new SetStageOptions { Field = "loc", Template = "{country}-{city}/{n}:{f}:{b} {{x}}" });
         var r = ctx.NewRecord(("country", TestStageContext.Utf8("DE")), ("city", Value.FromString("Köln")), ("n", Value.FromInt(-7)),
             ("f", Value.FromFloat(0.25)), ("b", Value.True));
         stage.Process(r);
-        Assert.Equal("DE-Köln/-7:0.25:true ${x}", ctx.Get(r, "loc").AsString);
+        Assert.Equal("DE-Köln/-7:0.25:true {x}", ctx.Get(r, "loc").AsString);
     }
 
     [Fact]
     public void Process_TemplateLongerThanBuffer_Grows()
     {
         var ctx = new TestStageContext();
-        var stage = ctx.Build("set", new SetStageOptions { Field = "out", Template = "<${a}>" });
+        var stage = ctx.Build("set", new SetStageOptions { Field = "out", Template = "<{a}>" });
         var big = new string('x', 5000);
         var r = ctx.NewRecord(("a", TestStageContext.Utf8(big)));
         stage.Process(r);
@@ -66,7 +66,7 @@ public class SetStageTests
     public void Process_TemplateMissingField_FailsNamingFieldByDefault()
     {
         var ctx = new TestStageContext("make-loc");
-        var stage = ctx.Build("set", new SetStageOptions { Field = "loc", Template = "${country}-${city}" });
+        var stage = ctx.Build("set", new SetStageOptions { Field = "loc", Template = "{country}-{city}" });
         var r = ctx.NewRecord(("country", Value.FromString("DE")));
         stage.Process(r);
         Assert.Equal(RecordStatus.Failed, r.Status);
@@ -79,7 +79,7 @@ public class SetStageTests
     public void Process_TemplateMissingFieldWithEmpty_RendersEmpty()
     {
         var ctx = new TestStageContext();
-        var stage = ctx.Build("set", new SetStageOptions { Field = "loc", Template = "${country}-${city}", OnMissing = TemplateMissingBehavior.Empty });
+        var stage = ctx.Build("set", new SetStageOptions { Field = "loc", Template = "{country}-{city}", OnMissing = TemplateMissingBehavior.Empty });
         var r = ctx.NewRecord(("country", Value.FromString("DE")), ("city", Value.Null));
         stage.Process(r);
         Assert.True(r.IsActive);
@@ -106,7 +106,7 @@ public class SetStageTests
     public void Process_TemplateConcurrently_EachRecordGetsItsOwnText()
     {
         var ctx = new TestStageContext();
-        var stage = ctx.Build("set", new SetStageOptions { Field = "out", Template = "id-${id}-${name}" });
+        var stage = ctx.Build("set", new SetStageOptions { Field = "out", Template = "id-{id}-{name}" });
         var records = Enumerable.Range(0, 5000).Select(i => ctx.NewRecord(("id", Value.FromInt(i)), ("name", TestStageContext.Utf8(new string('n', i % 300))))).ToArray();
         Parallel.ForEach(records, r => stage.Process(r));
         for (var i = 0; i < records.Length; i++)
@@ -121,9 +121,9 @@ public class SetStageTests
             Assert.Single(TestStageContext.Validate(new SetStageOptions { Field = "f", Value = 1, From = "g" })).Message);
         Assert.Empty(TestStageContext.Validate(new SetStageOptions { Field = "f", Value = null }));
         Assert.StartsWith("template has an unclosed placeholder at column 3",
-            Assert.Single(TestStageContext.Validate(new SetStageOptions { Field = "f", Template = "a-${b" })).Message, StringComparison.Ordinal);
+            Assert.Single(TestStageContext.Validate(new SetStageOptions { Field = "f", Template = "a-{b" })).Message, StringComparison.Ordinal);
         Assert.StartsWith("template has an empty placeholder",
-            Assert.Single(TestStageContext.Validate(new SetStageOptions { Field = "f", Template = "${}" })).Message, StringComparison.Ordinal);
+            Assert.Single(TestStageContext.Validate(new SetStageOptions { Field = "f", Template = "{}" })).Message, StringComparison.Ordinal);
         Assert.Equal("`value` must be a string, number, bool or null, got a List`1.",
             Assert.Single(TestStageContext.Validate(new SetStageOptions { Field = "f", Value = new List<int>() })).Message);
         Assert.Contains(TestStageContext.Validate(new SetStageOptions { Value = 1 }), e => e.Property == "Field");

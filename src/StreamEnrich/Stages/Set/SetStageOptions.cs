@@ -35,7 +35,7 @@ public sealed class SetStageOptions : IValidatableOptions
     [Option("Copy the value of this field (a missing source makes the field missing).", Example = "user.id")]
     public string? From { get; set; }
 
-    [Option("A string with ${field} placeholders, e.g. \"${country}-${city}\"; `$$` writes a literal `$`.", Example = "${country}-${city}")]
+    [Option("A string with {field} placeholders, e.g. \"{country}-{city}\"; `{{` and `}}` write literal braces.", Example = "{country}-{city}")]
     public string? Template { get; set; }
 
     [Option("In a template, what a missing or null field does: `fail` (the record fails) or `empty` (empty text).")]
@@ -51,7 +51,7 @@ public sealed class SetStageOptions : IValidatableOptions
         var count = (HasValue ? 1 : 0) + (From is null ? 0 : 1) + (Template is null ? 0 : 1);
         if (count != 1)
             context.Error(null, count == 0 ? "set needs one of `value`, `from` or `template`." : "set takes exactly one of `value`, `from` or `template`, got several.",
-                "Examples: `value: web`, `from: user.id`, `template: \"${country}-${city}\"`.");
+                "Examples: `value: web`, `from: user.id`, `template: \"{country}-{city}\"`.");
         if (HasValue && !StageValues.IsConstant(Value))
             context.Error(nameof(Value), $"`value` must be a string, number, bool or null, got a {Value!.GetType().Name}.");
         if (From is not null && string.IsNullOrWhiteSpace(From))
@@ -64,7 +64,7 @@ public sealed class SetStageOptions : IValidatableOptions
             }
             catch (FormatException e)
             {
-                context.Error(nameof(Template), e.Message, "Write placeholders as ${field}; write $$ for a literal $.");
+                context.Error(nameof(Template), e.Message, "Write placeholders as {field}; write {{ or }} for a literal brace.");
             }
         }
     }

@@ -16,17 +16,18 @@ internal static class SetTemplate
         for (var i = 0; i < template.Length; i++)
         {
             var c = template[i];
-            if (c == '$' && i + 1 < template.Length && template[i + 1] == '$')
+            // `{{` and `}}` are literal braces (`${...}` is taken by environment substitution in pipeline files).
+            if ((c == '{' || c == '}') && i + 1 < template.Length && template[i + 1] == c)
             {
-                text.Append('$');
+                text.Append(c);
                 i++;
                 continue;
             }
-            if (c == '$' && i + 1 < template.Length && template[i + 1] == '{')
+            if (c == '{')
             {
-                var end = template.IndexOf('}', i + 2);
+                var end = template.IndexOf('}', i + 1);
                 if (end < 0) throw new FormatException($"template has an unclosed placeholder at column {i + 1}: {template}");
-                var field = template[(i + 2)..end].Trim();
+                var field = template[(i + 1)..end].Trim();
                 if (field.Length == 0) throw new FormatException($"template has an empty placeholder at column {i + 1}: {template}");
                 if (text.Length > 0) { parts.Add(new(text.ToString(), null)); text.Clear(); }
                 parts.Add(new(null, field));
