@@ -31,6 +31,9 @@ internal sealed class KafkaSource : IDisposable
     private readonly Lock _commitLock = new();
     private readonly ConcurrentDictionary<PartitionKey, long> _positions = new();
     private readonly Queue<ConsumeResult<byte[]?, byte[]?>> _buffer = new();
+    /// <summary>Finished offsets whose revocation commit was refused (eager protocol only; see <see cref="OnRevoked"/>).</summary>
+    private readonly Dictionary<PartitionKey, long> _carryOver = [];
+    private readonly bool _eager;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private Func<Record>? _newRecord;
@@ -59,7 +62,9 @@ internal sealed class KafkaSource : IDisposable
         _logger = logger;
         _time = time;
         GroupId = options.GroupId ?? $"streamenrich-{pipelineName}";
-        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(BuildConfig(options, GroupId, pipelineName))
+        var config = BuildConfig(options, GroupId, pipelineName);
+        _eager = !(config.TryGetValue("partition.assignment.strategy", out var strategy) && strategy.Contains("cooperative", StringComparison.OrdinalIgnoreCase));
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => OnError(e))
             .SetLogHandler((_, m) => OnLog(m))
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
@@ -357,10 +362,11 @@ internal sealed class KafkaSource : IDisposable
         CommitFinished();
     }
 
-    /// <summary>Commits <paramref name="offsets"/>; caller holds <see cref="_commitLock"/>.</summary>
-    private void Commit(List<CommitOffset> offsets, string why)
+    /// <summary>Commits <paramref name="offsets"/>; caller holds <see cref="_commitLock"/>. Returns the offsets not committed.</summary>
+    private List<CommitOffset> Commit(List<CommitOffset> offsets, string why)
     {
-        if (offsets.Count == 0) return;
+        var failed = new List<CommitOffset>();
+        if (offsets.Count == 0) return failed;
         try
         {
             _consumer.Commit(offsets.Select(o => new TopicPartitionOffset(o.Partition.Topic, o.Partition.Partition, o.Offset)));
@@ -374,28 +380,47 @@ internal sealed class KafkaSource : IDisposable
             foreach (var r in e.Results)
             {
                 var o = offsets.Find(x => x.Partition.Topic == r.Topic && x.Partition.Partition == r.Partition.Value);
-                if (!r.Error.IsError) _tracker.MarkCommitted(o);
-                else _logger.LogWarning("Pipeline {Pipeline}: commit of {Topic}[{Partition}]@{Offset} failed: {Reason} (retried at the next commit)",
+                if (!r.Error.IsError)
+                {
+                    _tracker.MarkCommitted(o);
+                    continue;
+                }
+                failed.Add(o);
+                _logger.LogWarning("Pipeline {Pipeline}: commit of {Topic}[{Partition}]@{Offset} failed: {Reason} (retried at the next commit)",
                     _pipeline, r.Topic, r.Partition.Value, r.Offset.Value, r.Error.Reason);
             }
         }
         catch (KafkaException e)
         {
             if (e.Error.IsFatal) _fatal ??= Fatal(e.Error, e);
+            failed.AddRange(offsets);
             _logger.LogWarning("Pipeline {Pipeline}: {Why} commit failed: {Reason} ({Code}); finished offsets are committed again later",
                 _pipeline, why, e.Error.Reason, e.Error.Code);
         }
+        return failed;
     }
 
     // ---------------------------------------------------------------- callbacks (on the poll thread, or Close's)
 
-    private void OnAssigned(List<TopicPartition> partitions)
+    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
         _rebalances++;
-        var generation = _tracker.Assign(partitions.Select(p => new PartitionKey(p.Topic, p.Partition.Value)));
+        var generation = _tracker.Assign(partitions.Select(p => new PartitionKey(p.Topic, p.Partition.Value)), _carryOver);
+        var start = partitions.Select(p => _carryOver.TryGetValue(new PartitionKey(p.Topic, p.Partition.Value), out var o)
+            ? new TopicPartitionOffset(p, new Offset(o))
+            : new TopicPartitionOffset(p, Offset.Unset)).ToList();
+        if (_carryOver.Count > 0)
+        {
+            var resumed = start.Where(s => s.Offset != Offset.Unset).ToList();
+            if (resumed.Count > 0)
+                _logger.LogInformation("Pipeline {Pipeline}: resuming {Partitions} after the records finished before the rebalance",
+                    _pipeline, string.Join(", ", resumed.Select(r => $"{r.Topic}[{r.Partition.Value}]@{r.Offset.Value}")));
+            _carryOver.Clear(); // only valid for the assignment right after the revocation
+        }
         _assignmentChanged = true;
         _logger.LogInformation("Pipeline {Pipeline}: assigned {Count} partitions (generation {Generation}): {Partitions}",
             _pipeline, partitions.Count, generation, Describe(partitions));
+        return start;
     }
 
     private void OnRevoked(List<TopicPartitionOffset> partitions, bool lost)
@@ -413,7 +438,11 @@ internal sealed class KafkaSource : IDisposable
             }
             else
             {
-                Commit(finished, "revocation");
+                // Some brokers (librdkafka's mock cluster) refuse commits while the group is rebalancing. With the eager
+                // protocol every partition is revoked and the next assignment follows within the same rebalance, with
+                // nobody owning the partition in between: if it comes back to us, we resume after what we finished.
+                foreach (var f in Commit(finished, "revocation"))
+                    if (_eager) _carryOver[f.Partition] = f.Offset;
                 _logger.LogInformation("Pipeline {Pipeline}: revoked {Count} partitions: {Partitions}",
                     _pipeline, partitions.Count, Describe(partitions.Select(p => p.TopicPartition)));
             }
