@@ -34,6 +34,8 @@ internal sealed class KafkaSource : IDisposable
     /// <summary>Finished offsets whose revocation commit was refused (eager protocol only; see <see cref="OnRevoked"/>).</summary>
     private readonly Dictionary<PartitionKey, long> _carryOver = [];
     private readonly bool _eager;
+    /// <summary>How long a send may wait before the partitions are paused (short waits keep librdkafka's prefetch).</summary>
+    private readonly TimeSpan _pauseAfter;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private Func<Record>? _newRecord;
@@ -64,6 +66,9 @@ internal sealed class KafkaSource : IDisposable
         GroupId = options.GroupId ?? $"streamenrich-{pipelineName}";
         var config = BuildConfig(options, GroupId, pipelineName);
         _eager = !(config.TryGetValue("partition.assignment.strategy", out var strategy) && strategy.Contains("cooperative", StringComparison.OrdinalIgnoreCase));
+        _pauseAfter = TimeSpan.FromSeconds(1);
+        if (config.TryGetValue("max.poll.interval.ms", out var mpi) && int.TryParse(mpi, CultureInfo.InvariantCulture, out var mpiMs))
+            _pauseAfter = TimeSpan.FromMilliseconds(Math.Clamp(mpiMs / 10, 10, 1000));
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => OnError(e))
             .SetLogHandler((_, m) => OnLog(m))
@@ -290,7 +295,10 @@ internal sealed class KafkaSource : IDisposable
         chunk.OffsetHandle = offsets;
 
         var send = target.SendAsync(chunk, stop);
-        if (!send.IsCompleted) WaitWhilePaused(send, stop);
+        // A short wait is normal under load: block without polling (librdkafka keeps prefetching into its own
+        // bounded queue). Only a longer one pauses the partitions, because each pause drops that prefetch.
+        if (!send.IsCompleted && !((IAsyncResult)send).AsyncWaitHandle.WaitOne(_pauseAfter))
+            WaitWhilePaused(send, stop);
 
         bool accepted;
         try

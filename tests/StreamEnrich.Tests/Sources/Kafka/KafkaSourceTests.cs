@@ -76,6 +76,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting for: {what}");
             await Task.Delay(50);
         }
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {what}");
     }
 
     private static async Task Stop(KafkaSource source, Task run, CancellationTokenSource stop, Drainer drainer)
