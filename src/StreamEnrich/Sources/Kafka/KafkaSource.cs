@@ -37,6 +37,8 @@ internal sealed class KafkaSource : IDisposable
     /// <summary>How long a send may wait before the partitions are paused (short waits keep librdkafka's prefetch).</summary>
     private readonly TimeSpan _pauseAfter;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim _closeRequested = new();
 
     private Func<Record>? _newRecord;
     private Record[]? _building;
@@ -137,15 +139,17 @@ internal sealed class KafkaSource : IDisposable
             Commit(_tracker.GetCommittable(), "periodic");
     }
 
-    /// <summary>After the pipeline has drained: final commit, then leave the group and close the consumer.</summary>
+    /// <summary>
+    /// After the pipeline has drained: final commit, then leave the group and close the consumer. Until then the
+    /// poll thread keeps the (paused) consumer polled and commits periodically, so a long drain neither loses the
+    /// group membership nor delays the commits.
+    /// </summary>
     public async Task CloseAsync()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        _closeRequested.Set();
         if (Volatile.Read(ref _started) != 0)
-        {
-            try { await _stopped.Task.ConfigureAwait(false); }
-            catch (Exception) { /* the fault was reported by RunAsync */ }
-        }
+            await _threadExited.Task.ConfigureAwait(false);
         await Task.Run(() =>
         {
             CommitFinished();
@@ -184,7 +188,14 @@ internal sealed class KafkaSource : IDisposable
             Interlocked.Read(ref _pauses), Interlocked.Read(ref _rebalances), partitions);
     }
 
-    public void Dispose() => _consumer.Dispose();
+    public void Dispose()
+    {
+        _closeRequested.Set();
+        if (Volatile.Read(ref _started) != 0 && !_threadExited.Task.Wait(TimeSpan.FromSeconds(30)))
+            _logger.LogWarning("Pipeline {Pipeline}: the Kafka poll thread did not stop within 30 s", _pipeline);
+        _consumer.Dispose();
+        _closeRequested.Dispose();
+    }
 
     // ---------------------------------------------------------------- poll thread
 
@@ -217,11 +228,13 @@ internal sealed class KafkaSource : IDisposable
             }
             target.Complete();
             _stopped.TrySetResult();
+            Linger();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             target.Complete();
             _stopped.TrySetResult();
+            Linger();
         }
         catch (Exception e)
         {
@@ -229,6 +242,37 @@ internal sealed class KafkaSource : IDisposable
                 _logger.LogError(e, "Pipeline {Pipeline}: the Kafka source failed", _pipeline);
             target.Complete();
             _stopped.TrySetException(e);
+        }
+        finally
+        {
+            _threadExited.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Between the stop and <see cref="CloseAsync"/> (the pipeline drains): partitions paused, consumer polled so
+    /// the membership stays alive, finished offsets committed as they come. Records polled now are dropped unregistered
+    /// (never committed), so they are read again after a restart.
+    /// </summary>
+    private void Linger()
+    {
+        try
+        {
+            // Records of the unsent partial chunk and the pause buffer are dropped the same way.
+            _building = null;
+            _buildingCount = 0;
+            _buffer.Clear();
+            PauseAll();
+            while (!_closeRequested.IsSet && _fatal is null)
+            {
+                if (_assignmentChanged) PauseAll();
+                Consume(TimeSpan.FromMilliseconds(100));
+                MaybeCommit();
+            }
+        }
+        catch (Exception e) when (e is KafkaSourceException or KafkaException)
+        {
+            _logger.LogWarning("Pipeline {Pipeline}: Kafka consumer error while draining: {Reason}", _pipeline, e.Message);
         }
     }
 

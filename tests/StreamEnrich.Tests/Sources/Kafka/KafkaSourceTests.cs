@@ -295,6 +295,36 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task Stop_DrainLongerThanMaxPollInterval_CommitsWhileDrainingAndKeepsMembership()
+    {
+        const int n = 500;
+        var topic = kafka.CreateTopic(2);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 2, n, Message);
+
+        var log = new KafkaTestLogger();
+        var source = new KafkaSource(Options(topic, group, chunkSize: 50, properties: ("max.poll.interval.ms", "6000")), "p", log, TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 100 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source, hold: _ => true);
+        await WaitUntil(() => drainer.Records.Count >= n, "all records");
+
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+        await drainer.Task.WaitAsync(Timeout); // the source completed the target
+        await Task.Delay(TimeSpan.FromSeconds(8)); // the engine drains for longer than max.poll.interval.ms
+        foreach (var c in drainer.Held) source.Complete(c);
+        await WaitUntil(() => kafka.Committed(topic, 2, group).Sum() == n, "periodic commit while draining, before CloseAsync");
+        var rebalanceLines = log.Count("revoked") + log.Count("lost");
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+
+        Assert.Equal(0, rebalanceLines); // still a member: nothing was revoked while draining
+        Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+    }
+
+    [Fact]
     public async Task RunAsync_GroupAuthorizationFailed_FaultsNamingTheCause()
     {
         if (kafka.Cluster is null) return; // fault injection needs the mock cluster
