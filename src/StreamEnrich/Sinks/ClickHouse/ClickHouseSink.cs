@@ -152,8 +152,14 @@ internal sealed class ClickHouseSink : IDisposable
         return (rows, failed);
     }
 
-    /// <summary>Encodes one row; on failure rolls back its bytes and returns the reason.</summary>
-    private string? EncodeRow(Record record, List<ClickHouseColumn> columns, bool withDefaults, RowBinaryWriter w)
+    private string? EncodeRow(Record record, List<ClickHouseColumn> columns, bool withDefaults, RowBinaryWriter w) =>
+        EncodeRow(record, columns, withDefaults, w, ServerVersion);
+
+    /// <summary>
+    /// Encodes one row of <paramref name="columns"/> (RowBinary, or RowBinaryWithDefaults when <paramref name="withDefaults"/>);
+    /// on failure rolls back its bytes and returns the reason.
+    /// </summary>
+    internal static string? EncodeRow(Record record, List<ClickHouseColumn> columns, bool withDefaults, RowBinaryWriter w, Version? serverVersion)
     {
         var start = w.Position;
         var fields = record.Fields;
@@ -169,7 +175,7 @@ internal sealed class ClickHouseSink : IDisposable
                     w.Position = start;
                     return $"column '{col.Name}' ({col.Type.Text}): field '{col.FieldPath}' is missing and the column's DEFAULT {col.DefaultExpression} " +
                            $"can only be computed by the server, which needs RowBinaryWithDefaults (ClickHouse {RowBinaryWithDefaultsSince}+; " +
-                           $"this server is {ServerVersion?.ToString() ?? "unknown"}). The field is required here.";
+                           $"this server is {serverVersion?.ToString() ?? "unknown"}). The field is required here.";
                 }
                 if (withDefaults) w.WriteByte(0);
                 w.WriteBytes(col.DefaultBytes);
