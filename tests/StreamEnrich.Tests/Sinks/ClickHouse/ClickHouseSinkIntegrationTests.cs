@@ -192,6 +192,15 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
     }
 
     [Fact]
+    public async Task PrepareAsync_WrongPassword_ThrowsAuthErrorWithHint()
+    {
+        using var sink = new ClickHouseSink(Options(server.Url, "whatever", o => o.Password = "wrong-password"), new ListLogger(), TimeProvider.System);
+        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.PrepareAsync(CancellationToken.None));
+        Assert.True(e.Code is 193 or 516, $"code {e.Code}: {e.Message}");
+        Assert.Contains("Hint: check sink.user and sink.password", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InsertAsync_TableDroppedAfterPrepare_ThrowsPermanentWithoutRetrying()
     {
         var table = await server.CreateUniqueTableAsync("id UInt32");
