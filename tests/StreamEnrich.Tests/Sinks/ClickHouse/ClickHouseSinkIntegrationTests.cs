@@ -201,6 +201,17 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
     }
 
     [Fact]
+    public async Task InsertAsync_SettingsAreSentWithTheInsert()
+    {
+        var table = await server.CreateUniqueTableAsync("id UInt32");
+        var (sink, layout) = await PrepareAsync(Options(server.Url, table, o => o.Settings["no_such_setting_xyz"] = "1"));
+        using var sinkLease = sink;
+        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.InsertAsync([Row(layout, ("id", Value.FromInt(1)))], CancellationToken.None));
+        Assert.Equal(115, e.Code); // UNKNOWN_SETTING: proves the setting reached the server, and that it is not retried
+        Assert.Contains("no_such_setting_xyz", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InsertAsync_TableDroppedAfterPrepare_ThrowsPermanentWithoutRetrying()
     {
         var table = await server.CreateUniqueTableAsync("id UInt32");
