@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -311,6 +310,4 @@ internal sealed class ClickHouseSink : IDisposable
         _client?.Dispose();
         while (_writers.TryTake(out var w)) w.Dispose();
     }
-
-    internal static string FormatInvariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
