@@ -14,7 +14,7 @@ public sealed class KafkaTestLogger : ILogger
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        if (IsEnabled(logLevel)) Lines.Enqueue((logLevel, formatter(state, exception)));
+        if (IsEnabled(logLevel)) Lines.Enqueue((logLevel, $"{DateTime.UtcNow:HH:mm:ss.fff} {formatter(state, exception)}"));
     }
 
     public int Count(string contains) => Lines.Count(l => l.Message.Contains(contains, StringComparison.Ordinal));

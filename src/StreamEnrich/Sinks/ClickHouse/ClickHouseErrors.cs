@@ -9,7 +9,8 @@ internal static partial class ClickHouseErrorCodes
     /// <summary>code → (name, retryable). Codes not listed are permanent.</summary>
     private static readonly Dictionary<int, (string Name, bool Retryable)> Known = new()
     {
-        // Permanent: the request itself is wrong; retrying cannot help.
+        // false = permanent: the request, table or credentials are wrong; retrying cannot help.
+        // true = transient: the server is busy, read-only for a while, restarting or briefly unreachable.
         [16] = ("NO_SUCH_COLUMN_IN_TABLE", false),
         [27] = ("CANNOT_PARSE_INPUT_ASSERTION_FAILED", false),
         [33] = ("CANNOT_READ_ALL_DATA", false),
@@ -32,7 +33,6 @@ internal static partial class ClickHouseErrorCodes
         [252] = ("TOO_MANY_PARTS", true),
         [497] = ("ACCESS_DENIED", false),
         [516] = ("AUTHENTICATION_FAILED", false),
-        // Transient: the server or cluster is busy, restarting or briefly unreachable.
         [159] = ("TIMEOUT_EXCEEDED", true),
         [202] = ("TOO_MANY_SIMULTANEOUS_QUERIES", true),
         [203] = ("NO_FREE_CONNECTION", true),

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -18,14 +17,14 @@ internal readonly record struct InsertResult(int RowsInserted, int RowsFailed, l
 /// <para>
 /// A field absent from a record gets the column's constant DEFAULT, or the type's default when the column has none.
 /// A column whose DEFAULT only the server can compute (<c>now()</c>, expressions of other columns) is sent with
-/// RowBinaryWithDefaults on servers that have it (23.5+), so the server computes it; on older servers such a record fails
+/// RowBinaryWithDefaults on servers that have it (23.7+, ClickHouse PR #51695), so the server computes it; on older servers such a record fails
 /// into the dead-letter path with a reason saying the field is required there.
 /// </para>
 /// </summary>
 internal sealed class ClickHouseSink : IDisposable
 {
     /// <summary>First ClickHouse version with the RowBinaryWithDefaults input format.</summary>
-    internal static readonly Version RowBinaryWithDefaultsSince = new(23, 5);
+    internal static readonly Version RowBinaryWithDefaultsSince = new(23, 7);
 
     private readonly ClickHouseSinkOptions _options;
     private readonly ILogger _logger;
@@ -53,6 +52,20 @@ internal sealed class ClickHouseSink : IDisposable
     /// <summary>The INSERT statement sent with every batch.</summary>
     public string InsertQuery => _insertQuery;
 
+    /// <summary>The HTTP client, created on first use (one per sink, shared by concurrent inserts).</summary>
+    private ClickHouseHttpClient Client
+    {
+        get
+        {
+            if (_client is { } c) return c;
+            var created = new ClickHouseHttpClient(_options);
+            var winner = Interlocked.CompareExchange(ref _client, created, null);
+            if (winner is null) return created;
+            created.Dispose();
+            return winner;
+        }
+    }
+
     private string TableName => $"{_options.Database}.{_options.Table}";
 
     /// <summary>
@@ -69,13 +82,13 @@ internal sealed class ClickHouseSink : IDisposable
         }
         else
         {
-            _client ??= new ClickHouseHttpClient(_options);
+            var client = Client;
             try
             {
-                ServerVersion = await _client.GetVersionAsync(ct).ConfigureAwait(false);
-                var tzName = await _client.GetTimeZoneAsync(ct).ConfigureAwait(false);
+                ServerVersion = await client.GetVersionAsync(ct).ConfigureAwait(false);
+                var tzName = await client.GetTimeZoneAsync(ct).ConfigureAwait(false);
                 zone = ValueEncoder.ResolveZone(tzName) ?? TimeZoneInfo.Utc;
-                table = await _client.DescribeAsync(_options.Database, _options.Table, ct).ConfigureAwait(false);
+                table = await client.DescribeAsync(_options.Database, _options.Table, ct).ConfigureAwait(false);
             }
             catch (ClickHouseServerException e)
             {
@@ -110,6 +123,7 @@ internal sealed class ClickHouseSink : IDisposable
     public async Task<InsertResult> InsertAsync(IReadOnlyList<Record> records, CancellationToken ct)
     {
         if (!_bound) throw new InvalidOperationException("BindColumns has not run.");
+        var client = Client;
         var raw = RentWriter();
         var gz = _options.Compress ? RentWriter() : null;
         try
@@ -122,7 +136,7 @@ internal sealed class ClickHouseSink : IDisposable
                 ClickHouseHttpClient.Gzip(raw.WrittenSpan, gz);
                 body = gz.WrittenMemory;
             }
-            var attempts = await SendWithRetriesAsync(body, gz is not null, rows, ct).ConfigureAwait(false);
+            var attempts = await SendWithRetriesAsync(client, body, gz is not null, rows, ct).ConfigureAwait(false);
             return new InsertResult(rows, failed, body.Length, attempts);
         }
         finally
@@ -152,8 +166,14 @@ internal sealed class ClickHouseSink : IDisposable
         return (rows, failed);
     }
 
-    /// <summary>Encodes one row; on failure rolls back its bytes and returns the reason.</summary>
-    private string? EncodeRow(Record record, List<ClickHouseColumn> columns, bool withDefaults, RowBinaryWriter w)
+    private string? EncodeRow(Record record, List<ClickHouseColumn> columns, bool withDefaults, RowBinaryWriter w) =>
+        EncodeRow(record, columns, withDefaults, w, ServerVersion);
+
+    /// <summary>
+    /// Encodes one row of <paramref name="columns"/> (RowBinary, or RowBinaryWithDefaults when <paramref name="withDefaults"/>);
+    /// on failure rolls back its bytes and returns the reason.
+    /// </summary>
+    internal static string? EncodeRow(Record record, List<ClickHouseColumn> columns, bool withDefaults, RowBinaryWriter w, Version? serverVersion)
     {
         var start = w.Position;
         var fields = record.Fields;
@@ -169,7 +189,7 @@ internal sealed class ClickHouseSink : IDisposable
                     w.Position = start;
                     return $"column '{col.Name}' ({col.Type.Text}): field '{col.FieldPath}' is missing and the column's DEFAULT {col.DefaultExpression} " +
                            $"can only be computed by the server, which needs RowBinaryWithDefaults (ClickHouse {RowBinaryWithDefaultsSince}+; " +
-                           $"this server is {ServerVersion?.ToString() ?? "unknown"}). The field is required here.";
+                           $"this server is {serverVersion?.ToString() ?? "unknown"}). The field is required here.";
                 }
                 if (withDefaults) w.WriteByte(0);
                 w.WriteBytes(col.DefaultBytes);
@@ -186,9 +206,8 @@ internal sealed class ClickHouseSink : IDisposable
         return null;
     }
 
-    private async Task<int> SendWithRetriesAsync(ReadOnlyMemory<byte> body, bool gzipped, int rows, CancellationToken ct)
+    private async Task<int> SendWithRetriesAsync(ClickHouseHttpClient client, ReadOnlyMemory<byte> body, bool gzipped, int rows, CancellationToken ct)
     {
-        _client ??= new ClickHouseHttpClient(_options);
         // One query_id for all attempts: if an earlier attempt is somehow still running, the server refuses the
         // retry (QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING, retried later) instead of inserting the batch twice at once.
         var queryId = "streamenrich-" + Guid.NewGuid().ToString("N");
@@ -198,7 +217,7 @@ internal sealed class ClickHouseSink : IDisposable
             attempt++;
             try
             {
-                await _client.InsertAsync(_insertQuery, body, gzipped, queryId, ct).ConfigureAwait(false);
+                await client.InsertAsync(_insertQuery, body, gzipped, queryId, ct).ConfigureAwait(false);
                 return attempt;
             }
             catch (ClickHouseServerException e) when (!e.IsRetryable)
@@ -291,6 +310,4 @@ internal sealed class ClickHouseSink : IDisposable
         _client?.Dispose();
         while (_writers.TryTake(out var w)) w.Dispose();
     }
-
-    internal static string FormatInvariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -35,7 +35,7 @@ internal abstract class ValueEncoder
     protected string Unsupported(in Value v) => v.Kind switch
     {
         ValueKind.Null or ValueKind.Missing => $"null is not allowed in non-Nullable {Type.Text}",
-        _ => $"a {KindName(v.Kind)} cannot be converted to {Type.Text}",
+        _ => $"{KindName(v.Kind)} values cannot be converted to {Type.Text}",
     };
 
     protected static string KindName(ValueKind k) => k switch
@@ -44,6 +44,7 @@ internal abstract class ValueEncoder
         ValueKind.Float => "float",
         ValueKind.Array => "list",
         ValueKind.Map => "object",
+        ValueKind.Uuid => "UUID",
         _ => k.ToString().ToLowerInvariant(),
     };
 

@@ -31,7 +31,14 @@ internal sealed class KafkaSource : IDisposable
     private readonly Lock _commitLock = new();
     private readonly ConcurrentDictionary<PartitionKey, long> _positions = new();
     private readonly Queue<ConsumeResult<byte[]?, byte[]?>> _buffer = new();
+    /// <summary>Finished offsets whose revocation commit was refused (eager protocol only; see <see cref="OnRevoked"/>).</summary>
+    private readonly Dictionary<PartitionKey, long> _carryOver = [];
+    private readonly bool _eager;
+    /// <summary>How long a send may wait before the partitions are paused (short waits keep librdkafka's prefetch).</summary>
+    private readonly TimeSpan _pauseAfter;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim _closeRequested = new();
 
     private Func<Record>? _newRecord;
     private Record[]? _building;
@@ -59,7 +66,12 @@ internal sealed class KafkaSource : IDisposable
         _logger = logger;
         _time = time;
         GroupId = options.GroupId ?? $"streamenrich-{pipelineName}";
-        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(BuildConfig(options, GroupId, pipelineName))
+        var config = BuildConfig(options, GroupId, pipelineName);
+        _eager = !(config.TryGetValue("partition.assignment.strategy", out var strategy) && strategy.Contains("cooperative", StringComparison.OrdinalIgnoreCase));
+        _pauseAfter = TimeSpan.FromSeconds(1);
+        if (config.TryGetValue("max.poll.interval.ms", out var mpi) && int.TryParse(mpi, CultureInfo.InvariantCulture, out var mpiMs))
+            _pauseAfter = TimeSpan.FromMilliseconds(Math.Clamp(mpiMs / 10, 10, 1000));
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => OnError(e))
             .SetLogHandler((_, m) => OnLog(m))
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
@@ -127,15 +139,17 @@ internal sealed class KafkaSource : IDisposable
             Commit(_tracker.GetCommittable(), "periodic");
     }
 
-    /// <summary>After the pipeline has drained: final commit, then leave the group and close the consumer.</summary>
+    /// <summary>
+    /// After the pipeline has drained: final commit, then leave the group and close the consumer. Until then the
+    /// poll thread keeps the (paused) consumer polled and commits periodically, so a long drain neither loses the
+    /// group membership nor delays the commits.
+    /// </summary>
     public async Task CloseAsync()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        _closeRequested.Set();
         if (Volatile.Read(ref _started) != 0)
-        {
-            try { await _stopped.Task.ConfigureAwait(false); }
-            catch (Exception) { /* the fault was reported by RunAsync */ }
-        }
+            await _threadExited.Task.ConfigureAwait(false);
         await Task.Run(() =>
         {
             CommitFinished();
@@ -174,7 +188,14 @@ internal sealed class KafkaSource : IDisposable
             Interlocked.Read(ref _pauses), Interlocked.Read(ref _rebalances), partitions);
     }
 
-    public void Dispose() => _consumer.Dispose();
+    public void Dispose()
+    {
+        _closeRequested.Set();
+        if (Volatile.Read(ref _started) != 0 && !_threadExited.Task.Wait(TimeSpan.FromSeconds(30)))
+            _logger.LogWarning("Pipeline {Pipeline}: the Kafka poll thread did not stop within 30 s", _pipeline);
+        _consumer.Dispose();
+        _closeRequested.Dispose();
+    }
 
     // ---------------------------------------------------------------- poll thread
 
@@ -207,11 +228,13 @@ internal sealed class KafkaSource : IDisposable
             }
             target.Complete();
             _stopped.TrySetResult();
+            Linger();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             target.Complete();
             _stopped.TrySetResult();
+            Linger();
         }
         catch (Exception e)
         {
@@ -219,6 +242,37 @@ internal sealed class KafkaSource : IDisposable
                 _logger.LogError(e, "Pipeline {Pipeline}: the Kafka source failed", _pipeline);
             target.Complete();
             _stopped.TrySetException(e);
+        }
+        finally
+        {
+            _threadExited.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Between the stop and <see cref="CloseAsync"/> (the pipeline drains): partitions paused, consumer polled so
+    /// the membership stays alive, finished offsets committed as they come. Records polled now are dropped unregistered
+    /// (never committed), so they are read again after a restart.
+    /// </summary>
+    private void Linger()
+    {
+        try
+        {
+            // Records of the unsent partial chunk and the pause buffer are dropped the same way.
+            _building = null;
+            _buildingCount = 0;
+            _buffer.Clear();
+            PauseAll();
+            while (!_closeRequested.IsSet && _fatal is null)
+            {
+                if (_assignmentChanged) PauseAll();
+                Consume(TimeSpan.FromMilliseconds(100));
+                MaybeCommit();
+            }
+        }
+        catch (Exception e) when (e is KafkaSourceException or KafkaException)
+        {
+            _logger.LogWarning("Pipeline {Pipeline}: Kafka consumer error while draining: {Reason}", _pipeline, e.Message);
         }
     }
 
@@ -285,7 +339,10 @@ internal sealed class KafkaSource : IDisposable
         chunk.OffsetHandle = offsets;
 
         var send = target.SendAsync(chunk, stop);
-        if (!send.IsCompleted) WaitWhilePaused(send, stop);
+        // A short wait is normal under load: block without polling (librdkafka keeps prefetching into its own
+        // bounded queue). Only a longer one pauses the partitions, because each pause drops that prefetch.
+        if (!send.IsCompleted && !((IAsyncResult)send).AsyncWaitHandle.WaitOne(_pauseAfter))
+            WaitWhilePaused(send, stop);
 
         bool accepted;
         try
@@ -357,10 +414,11 @@ internal sealed class KafkaSource : IDisposable
         CommitFinished();
     }
 
-    /// <summary>Commits <paramref name="offsets"/>; caller holds <see cref="_commitLock"/>.</summary>
-    private void Commit(List<CommitOffset> offsets, string why)
+    /// <summary>Commits <paramref name="offsets"/>; caller holds <see cref="_commitLock"/>. Returns the offsets not committed.</summary>
+    private List<CommitOffset> Commit(List<CommitOffset> offsets, string why)
     {
-        if (offsets.Count == 0) return;
+        var failed = new List<CommitOffset>();
+        if (offsets.Count == 0) return failed;
         try
         {
             _consumer.Commit(offsets.Select(o => new TopicPartitionOffset(o.Partition.Topic, o.Partition.Partition, o.Offset)));
@@ -374,28 +432,47 @@ internal sealed class KafkaSource : IDisposable
             foreach (var r in e.Results)
             {
                 var o = offsets.Find(x => x.Partition.Topic == r.Topic && x.Partition.Partition == r.Partition.Value);
-                if (!r.Error.IsError) _tracker.MarkCommitted(o);
-                else _logger.LogWarning("Pipeline {Pipeline}: commit of {Topic}[{Partition}]@{Offset} failed: {Reason} (retried at the next commit)",
+                if (!r.Error.IsError)
+                {
+                    _tracker.MarkCommitted(o);
+                    continue;
+                }
+                failed.Add(o);
+                _logger.LogWarning("Pipeline {Pipeline}: commit of {Topic}[{Partition}]@{Offset} failed: {Reason} (retried at the next commit)",
                     _pipeline, r.Topic, r.Partition.Value, r.Offset.Value, r.Error.Reason);
             }
         }
         catch (KafkaException e)
         {
             if (e.Error.IsFatal) _fatal ??= Fatal(e.Error, e);
+            failed.AddRange(offsets);
             _logger.LogWarning("Pipeline {Pipeline}: {Why} commit failed: {Reason} ({Code}); finished offsets are committed again later",
                 _pipeline, why, e.Error.Reason, e.Error.Code);
         }
+        return failed;
     }
 
     // ---------------------------------------------------------------- callbacks (on the poll thread, or Close's)
 
-    private void OnAssigned(List<TopicPartition> partitions)
+    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
         _rebalances++;
-        var generation = _tracker.Assign(partitions.Select(p => new PartitionKey(p.Topic, p.Partition.Value)));
+        var generation = _tracker.Assign(partitions.Select(p => new PartitionKey(p.Topic, p.Partition.Value)), _carryOver);
+        var start = partitions.Select(p => _carryOver.TryGetValue(new PartitionKey(p.Topic, p.Partition.Value), out var o)
+            ? new TopicPartitionOffset(p, new Offset(o))
+            : new TopicPartitionOffset(p, Offset.Unset)).ToList();
+        if (_carryOver.Count > 0)
+        {
+            var resumed = start.Where(s => s.Offset != Offset.Unset).ToList();
+            if (resumed.Count > 0)
+                _logger.LogInformation("Pipeline {Pipeline}: resuming {Partitions} after the records finished before the rebalance",
+                    _pipeline, string.Join(", ", resumed.Select(r => $"{r.Topic}[{r.Partition.Value}]@{r.Offset.Value}")));
+            _carryOver.Clear(); // only valid for the assignment right after the revocation
+        }
         _assignmentChanged = true;
         _logger.LogInformation("Pipeline {Pipeline}: assigned {Count} partitions (generation {Generation}): {Partitions}",
             _pipeline, partitions.Count, generation, Describe(partitions));
+        return start;
     }
 
     private void OnRevoked(List<TopicPartitionOffset> partitions, bool lost)
@@ -413,7 +490,11 @@ internal sealed class KafkaSource : IDisposable
             }
             else
             {
-                Commit(finished, "revocation");
+                // Some brokers (librdkafka's mock cluster) refuse commits while the group is rebalancing. With the eager
+                // protocol every partition is revoked and the next assignment follows within the same rebalance, with
+                // nobody owning the partition in between: if it comes back to us, we resume after what we finished.
+                foreach (var f in Commit(finished, "revocation"))
+                    if (_eager) _carryOver[f.Partition] = f.Offset;
                 _logger.LogInformation("Pipeline {Pipeline}: revoked {Count} partitions: {Partitions}",
                     _pipeline, partitions.Count, Describe(partitions.Select(p => p.TopicPartition)));
             }

@@ -25,14 +25,22 @@ internal sealed class OffsetTracker
     private readonly Dictionary<PartitionKey, PartitionState> _partitions = [];
     private long _generation;
 
-    /// <summary>Starts tracking <paramref name="partitions"/> under a new generation (replacing older state); returns it.</summary>
-    public long Assign(IEnumerable<PartitionKey> partitions)
+    /// <summary>
+    /// Starts tracking <paramref name="partitions"/> under a new generation (replacing older state); returns it.
+    /// <paramref name="finishedUpTo"/> gives, for some partitions, an offset known finished but not committed
+    /// (consumption restarts there); it is committed at the next commit.
+    /// </summary>
+    public long Assign(IEnumerable<PartitionKey> partitions, IReadOnlyDictionary<PartitionKey, long>? finishedUpTo = null)
     {
         lock (_lock)
         {
             var generation = ++_generation;
             foreach (var p in partitions)
-                _partitions[p] = new PartitionState(generation);
+            {
+                var state = new PartitionState(generation);
+                if (finishedUpTo is not null && finishedUpTo.TryGetValue(p, out var offset)) state.Committable = offset;
+                _partitions[p] = state;
+            }
             return generation;
         }
     }

@@ -267,6 +267,14 @@ public sealed class RowBinaryEncoderTests
     }
 
     [Fact]
+    public void Write_WrongKind_SaysWhichKindAndType()
+    {
+        Assert.Equal("object values cannot be converted to Int32", Fail("Int32", Value.FromMap([])));
+        Assert.Equal("list values cannot be converted to String", Fail("String", Value.FromArray([])));
+        Assert.Equal("integer values cannot be converted to Array(Int8)", Fail("Array(Int8)", Value.FromInt(1)));
+    }
+
+    [Fact]
     public void Write_NestedFailure_NamesTheElement() =>
         Assert.Contains("element [1]: 300 is out of range for UInt8", Fail("Array(UInt8)", Value.FromArray([Value.FromInt(1), Value.FromInt(300)])), StringComparison.Ordinal);
 }

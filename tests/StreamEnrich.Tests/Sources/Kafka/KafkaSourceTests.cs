@@ -1,0 +1,374 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Threading.Tasks.Dataflow;
+using Confluent.Kafka;
+using StreamEnrich.Configuration;
+using StreamEnrich.Pipeline;
+using StreamEnrich.Sources.Kafka;
+using StreamEnrich.Tests.Fixtures;
+using Record = StreamEnrich.Records.Record;
+
+namespace StreamEnrich.Tests.Sources.Kafka;
+
+[Collection(KafkaCollection.Name)]
+public sealed class KafkaSourceTests(KafkaFixture kafka)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private KafkaSourceOptions Options(string topic, string group, int chunkSize = 100, TimeSpan? commitInterval = null, params (string Key, string Value)[] properties)
+    {
+        var o = new KafkaSourceOptions
+        {
+            Brokers = kafka.BootstrapServers,
+            Topic = topic,
+            GroupId = group,
+            ChunkSize = chunkSize,
+            CommitInterval = commitInterval ?? TimeSpan.FromMilliseconds(200),
+            Properties =
+            {
+                ["session.timeout.ms"] = "6000",
+                ["heartbeat.interval.ms"] = "500",
+                ["topic.metadata.refresh.interval.ms"] = "1000",
+            },
+        };
+        foreach (var (k, v) in properties) o.Properties[k] = v;
+        return o;
+    }
+
+    private static Message<byte[]?, byte[]?> Message(int i) => new()
+    {
+        Key = BitConverter.GetBytes(i),
+        Value = Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"),
+        Headers = new Headers { { "h", Encoding.UTF8.GetBytes($"x{i}") } },
+    };
+
+    /// <summary>Drains chunks from a bounded buffer, completing each unless <paramref name="hold"/> says to keep it.</summary>
+    private sealed class Drainer
+    {
+        public readonly ConcurrentQueue<Record> Records = new();
+        public readonly ConcurrentQueue<RecordChunk> Held = new();
+        public Task Task = Task.CompletedTask;
+
+        public static Drainer Start(BufferBlock<RecordChunk> buffer, KafkaSource source, Func<RecordChunk, bool>? hold = null,
+            Func<Task>? beforeEach = null)
+        {
+            var d = new Drainer();
+            d.Task = Task.Run(async () =>
+            {
+                while (await buffer.OutputAvailableAsync())
+                {
+                    if (beforeEach is not null) await beforeEach();
+                    if (!buffer.TryReceive(out var chunk)) continue;
+                    foreach (var r in chunk.Span) d.Records.Enqueue(r);
+                    if (hold?.Invoke(chunk) == true) d.Held.Enqueue(chunk);
+                    else source.Complete(chunk);
+                }
+            });
+            return d;
+        }
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Timeout);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting for: {what}");
+            await Task.Delay(50);
+        }
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {what}");
+    }
+
+    private static async Task Stop(KafkaSource source, Task run, CancellationTokenSource stop, Drainer drainer)
+    {
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+        await drainer.Task.WaitAsync(Timeout);
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+    }
+
+    [Fact]
+    public async Task RunAsync_FourPartitions_DeliversEveryMessageOnceAndCommitsEndOffsets()
+    {
+        const int n = 4000;
+        var topic = kafka.CreateTopic(4);
+        var group = KafkaFixture.UniqueName("g");
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1000;
+        kafka.Produce(topic, 4, n, Message);
+
+        var log = new KafkaTestLogger();
+        var source = new KafkaSource(Options(topic, group), "p", log, TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+
+        await WaitUntil(() => drainer.Records.Count >= n, $"{n} records (got {drainer.Records.Count})");
+        await WaitUntil(() => source.GetMetrics().Partitions.Sum(p => p.Committed) == n, "commits at end offsets");
+        var metrics = source.GetMetrics();
+        await Stop(source, run, stop, drainer);
+
+        Assert.Equal(n, drainer.Records.Count);
+        foreach (var r in drainer.Records)
+        {
+            var i = BitConverter.ToInt32(r.Key!);
+            Assert.Equal(topic, r.Topic);
+            Assert.Equal(i % 4, r.Partition);
+            Assert.Equal(i / 4, r.Offset);
+            Assert.Equal($"{{\"n\":{i}}}", Encoding.UTF8.GetString(r.Payload!));
+            var h = Assert.Single(r.Headers!);
+            Assert.Equal("h", h.Key);
+            Assert.Equal($"x{i}", Encoding.UTF8.GetString(h.Value!));
+            Assert.InRange(r.TimestampMs, before, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        }
+        Assert.Equal(n, drainer.Records.Select(r => BitConverter.ToInt32(r.Key!)).Distinct().Count());
+        Assert.Equal(kafka.EndOffsets(topic, 4), kafka.Committed(topic, 4, group));
+        Assert.Equal(n, metrics.MessagesConsumed);
+        Assert.All(metrics.Partitions, p => Assert.Equal(0, p.Lag));
+    }
+
+    [Fact]
+    public async Task CommitFinished_ChunksCompletedOutOfOrder_CommitsOnlyContiguousPrefix()
+    {
+        const int n = 100;
+        var topic = kafka.CreateTopic(1);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 1, n, Message);
+
+        var source = new KafkaSource(Options(topic, group, chunkSize: 10, commitInterval: TimeSpan.FromHours(1)), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 100 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source, hold: _ => true);
+        await WaitUntil(() => drainer.Records.Count >= n, "all records");
+
+        var chunks = drainer.Held.ToArray();
+        Assert.True(chunks.Length >= 2, "needs at least two chunks");
+        foreach (var c in chunks.Skip(1).Reverse()) source.Complete(c);
+        source.CommitFinished();
+        Assert.Equal(Offset.Unset.Value, kafka.Committed(topic, 1, group)[0]); // first chunk unfinished: nothing committed
+
+        source.Complete(chunks[0]);
+        source.CommitFinished();
+        Assert.Equal(n, kafka.Committed(topic, 1, group)[0]);
+        await Stop(source, run, stop, drainer);
+    }
+
+    [Fact]
+    public async Task RunAsync_TargetRefusesLongerThanMaxPollInterval_PausesKeepsAssignmentAndDeliversAll()
+    {
+        const int n = 3000;
+        var topic = kafka.CreateTopic(2);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 2, n, Message);
+
+        var log = new KafkaTestLogger();
+        var source = new KafkaSource(Options(topic, group, chunkSize: 100, properties: ("max.poll.interval.ms", "6000")), "p", log, TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 1 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+
+        await WaitUntil(() => source.GetMetrics().Paused, "source paused on a full target");
+        await Task.Delay(TimeSpan.FromSeconds(10)); // longer than max.poll.interval.ms
+        Assert.True(source.GetMetrics().Paused);
+        var drainer = Drainer.Start(buffer, source);
+
+        await WaitUntil(() => drainer.Records.Count >= n, $"{n} records (got {drainer.Records.Count})");
+        await WaitUntil(() => source.GetMetrics().Partitions.Sum(p => p.Committed) == n, "commits at end offsets");
+        var metrics = source.GetMetrics();
+        var rebalanceLines = log.Count("revoked") + log.Count("lost");
+        await Stop(source, run, stop, drainer);
+
+        Assert.Equal(n, drainer.Records.Count); // no duplicates: no re-read after pause/resume
+        Assert.Equal(n, drainer.Records.Select(r => BitConverter.ToInt32(r.Key!)).Distinct().Count());
+        Assert.True(metrics.Pauses >= 1);
+        Assert.Equal(1, metrics.Rebalances); // only the initial assignment: membership never lost
+        Assert.Equal(0, rebalanceLines);
+        Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+    }
+
+    [Fact]
+    public async Task RunAsync_SecondMemberJoinsThenLeaves_NothingLostAndCommitsReachEnd()
+    {
+        const int n = 4000;
+        var topic = kafka.CreateTopic(4);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 4, n, Message);
+        var slow = true;
+        Func<Task> pace = () => slow ? Task.Delay(30) : Task.CompletedTask;
+
+        var logA = new KafkaTestLogger();
+        var a = new KafkaSource(Options(topic, group, chunkSize: 20), "p", logA, TimeProvider.System);
+        var bufA = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 2 });
+        using var stopA = new CancellationTokenSource();
+        var runA = a.RunAsync(bufA, () => new Record(0), stopA.Token);
+        var drainA = Drainer.Start(bufA, a, beforeEach: pace);
+        await WaitUntil(() => drainA.Records.Count >= 200, "first member consuming");
+
+        var logB = new KafkaTestLogger();
+        var b = new KafkaSource(Options(topic, group, chunkSize: 20), "p", logB, TimeProvider.System);
+        var bufB = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 2 });
+        using var stopB = new CancellationTokenSource();
+        var runB = b.RunAsync(bufB, () => new Record(0), stopB.Token);
+        var drainB = Drainer.Start(bufB, b, beforeEach: pace);
+        await WaitUntil(() => drainB.Records.Count >= 100, "second member got partitions and consumed");
+        await Stop(b, runB, stopB, drainB); // leaves the group: its partitions go back to the first member
+        slow = false;
+
+        var keys = () => drainA.Records.Concat(drainB.Records).Select(r => BitConverter.ToInt32(r.Key!)).ToHashSet();
+        await WaitUntil(() => keys().Count == n, "every message seen by one of the members");
+        await WaitUntil(() => kafka.Committed(topic, 4, group).Sum() == n, "commits at end offsets");
+        await Stop(a, runA, stopA, drainA);
+
+        var all = drainA.Records.Concat(drainB.Records).ToList();
+        Assert.Equal(n, keys().Count);
+        Assert.True(all.Count >= n);
+        Assert.True(logA.Count("revoked") >= 1, "the first member saw a rebalance:\n" + logA);
+        Assert.Equal(kafka.EndOffsets(topic, 4), kafka.Committed(topic, 4, group));
+        Console.WriteLine($"rebalance test: {all.Count - n} duplicates of {n}");
+    }
+
+    [Fact]
+    public async Task Revocation_CommitsFinishedPrefixAndIgnoresStaleCompletions()
+    {
+        const int n = 100;
+        var topic = kafka.CreateTopic(1);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 1, n, Message);
+
+        var logA = new KafkaTestLogger();
+        var a = new KafkaSource(Options(topic, group, chunkSize: 10, commitInterval: TimeSpan.FromHours(1)), "p", logA, TimeProvider.System);
+        var bufA = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 1000 });
+        using var stopA = new CancellationTokenSource();
+        var runA = a.RunAsync(bufA, () => new Record(0), stopA.Token);
+        var drainA = Drainer.Start(bufA, a, hold: _ => true);
+        await WaitUntil(() => drainA.Records.Count >= n, "all records");
+
+        var chunks = drainA.Held.ToArray();
+        Assert.True(chunks.Length >= 4);
+        a.Complete(chunks[0]);
+        a.Complete(chunks[1]);
+        a.Complete(chunks[3]); // chunk 2 unfinished: the revocation commit must stop before it
+        var expected = chunks[1].Span[^1].Offset + 1;
+        var oldGenerationLeft = chunks.Skip(2).ToArray();
+        var heldBefore = drainA.Held.Count;
+
+        var logB = new KafkaTestLogger();
+        var b = new KafkaSource(Options(topic, group, chunkSize: 10, commitInterval: TimeSpan.FromHours(1)), "p", logB, TimeProvider.System);
+        var bufB = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 1000 });
+        using var stopB = new CancellationTokenSource();
+        var runB = b.RunAsync(bufB, () => new Record(0), stopB.Token);
+        var drainB = Drainer.Start(bufB, b, hold: _ => true);
+
+        await WaitUntil(() => logA.Count("revoked") >= 1, "revocation on the first member");
+        var committedAtRevocation = kafka.Committed(topic, 1, group)[0];
+
+        // The partition is read again by whoever owns it now, from what the first member finished.
+        await WaitUntil(() => drainA.Held.Count > heldBefore || !drainB.Held.IsEmpty, "partition re-read after the rebalance");
+        var ownerIsA = drainA.Held.Count > heldBefore;
+        var reread = ownerIsA ? drainA.Held.Skip(heldBefore).First() : drainB.Held.First();
+        if (ownerIsA || committedAtRevocation == expected)
+        {
+            // Committed on revocation (real Kafka), or refused during the rebalance (mock cluster) and resumed by the same member.
+            Assert.Equal(expected, reread.Span[0].Offset);
+        }
+        else
+        {
+            // The mock refused the revocation commit and another member took over: it re-reads from the last commit.
+            Assert.Equal(Offset.Unset.Value, committedAtRevocation);
+            Assert.Equal(0, reread.Span[0].Offset);
+        }
+        var newStart = reread.Span[0].Offset;
+        Assert.True(committedAtRevocation is -1001 || committedAtRevocation == expected, $"revocation committed {committedAtRevocation}, finished prefix ends at {expected}");
+
+        foreach (var c in oldGenerationLeft) a.Complete(c); // stale: they belong to the revoked assignment
+        a.CommitFinished();
+        b.CommitFinished();
+        var committed = kafka.Committed(topic, 1, group)[0];
+        Assert.True(committed == newStart || (newStart == 0 && committed == Offset.Unset.Value),
+            $"stale completions must not move the commit: committed {committed}, new owner started at {newStart}\n{logA}");
+
+        await Stop(b, runB, stopB, drainB);
+        await Stop(a, runA, stopA, drainA);
+        Assert.Equal(committed, kafka.Committed(topic, 1, group)[0]); // closing commits nothing unfinished either
+    }
+
+    [Fact]
+    public async Task Stop_DrainLongerThanMaxPollInterval_CommitsWhileDrainingAndKeepsMembership()
+    {
+        const int n = 500;
+        var topic = kafka.CreateTopic(2);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 2, n, Message);
+
+        var log = new KafkaTestLogger();
+        var source = new KafkaSource(Options(topic, group, chunkSize: 50, properties: ("max.poll.interval.ms", "6000")), "p", log, TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 100 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source, hold: _ => true);
+        await WaitUntil(() => drainer.Records.Count >= n, "all records");
+
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+        await drainer.Task.WaitAsync(Timeout); // the source completed the target
+        await Task.Delay(TimeSpan.FromSeconds(8)); // the engine drains for longer than max.poll.interval.ms
+        foreach (var c in drainer.Held) source.Complete(c);
+        await WaitUntil(() => kafka.Committed(topic, 2, group).Sum() == n, "periodic commit while draining, before CloseAsync");
+        var rebalanceLines = log.Count("revoked") + log.Count("lost");
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+
+        Assert.Equal(0, rebalanceLines); // still a member: nothing was revoked while draining
+        Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+    }
+
+    [Fact]
+    public async Task RunAsync_GroupAuthorizationFailed_FaultsNamingTheCause()
+    {
+        if (kafka.Cluster is null) return; // fault injection needs the mock cluster
+        var topic = kafka.CreateTopic(1);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Cluster.PushRequestErrors(10 /* FindCoordinator */, 30, 30, 30, 30, 30, 30 /* GROUP_AUTHORIZATION_FAILED */);
+        try
+        {
+            var source = new KafkaSource(Options(topic, group), "p", new KafkaTestLogger(), TimeProvider.System);
+            var buffer = new BufferBlock<RecordChunk>();
+            using var stop = new CancellationTokenSource();
+            var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+
+            var e = await Assert.ThrowsAsync<KafkaSourceException>(() => run.WaitAsync(Timeout));
+            Assert.Contains("GroupAuthorizationFailed", e.Message, StringComparison.Ordinal);
+            Assert.Contains(group, e.Message, StringComparison.Ordinal);
+            Assert.True(buffer.Completion.IsCompleted || buffer.Count == 0);
+            await source.CloseAsync().WaitAsync(Timeout);
+            source.Dispose();
+        }
+        finally
+        {
+            kafka.Cluster.ClearRequestErrors(10);
+        }
+    }
+
+    [Fact]
+    public void BuildConfig_UserProperties_OverrideDefaults()
+    {
+        var o = new KafkaSourceOptions { Brokers = "b:9092", Topic = "t", StartFrom = "latest", Properties = { ["fetch.max.bytes"] = "1024", ["security.protocol"] = "ssl" } };
+        var c = KafkaSource.BuildConfig(o, "g", "p");
+        Assert.Equal("1024", c["fetch.max.bytes"]);
+        Assert.Equal("ssl", c["security.protocol"]);
+        Assert.Equal("latest", c["auto.offset.reset"]);
+        Assert.Equal("false", c["enable.auto.commit"]);
+        Assert.Equal("false", c["enable.auto.offset.store"]);
+        Assert.Equal("4194304", c["max.partition.fetch.bytes"]);
+        Assert.Equal("100000", c["queued.min.messages"]);
+    }
+
+    [Fact]
+    public void Constructor_NoGroupId_DefaultsToPipelineName()
+    {
+        using var s = new KafkaSource(new KafkaSourceOptions { Brokers = kafka.BootstrapServers, Topic = "t" }, "web", new KafkaTestLogger(), TimeProvider.System);
+        Assert.Equal("streamenrich-web", s.GroupId);
+    }
+}
