@@ -6,8 +6,6 @@ namespace StreamEnrich.Pipeline;
 
 internal static partial class Adapters
 {
-    public static IFailedRecordSink CreateDeadLetterSink(DeadLetterOptions options, KafkaSourceOptions source, LoadedPipeline pipeline, ILogger logger) =>
-        throw new NotSupportedException("pending");
 
     public static IReadOnlyList<byte[]?> ReadAvroContainerAsMessages(string path, LoadedPipeline pipeline) => throw new NotSupportedException("pending");
 

@@ -1,6 +1,7 @@
 using System.Threading.Tasks.Dataflow;
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
+using StreamEnrich.DeadLetter;
 using StreamEnrich.Records;
 using StreamEnrich.Sinks.ClickHouse;
 using StreamEnrich.Sources.Kafka;
@@ -22,6 +23,16 @@ internal static partial class Adapters
 
     public static IChunkSource CreateKafkaSource(KafkaSourceOptions options, string pipeline, ILogger logger, TimeProvider time) =>
         new KafkaChunkSource(new KafkaSource(options, pipeline, logger, time));
+
+    /// <summary>The dead-letter topic or file; a relative file path is relative to the pipeline file.</summary>
+    public static IDeadLetterSink CreateDeadLetterSink(DeadLetterOptions options, KafkaSourceOptions source, LoadedPipeline pipeline, ILogger logger)
+    {
+        if (options.File is { } file && !Path.IsPathRooted(file))
+        {
+            options = new DeadLetterOptions { File = pipeline.ResolvePath(file), Topic = options.Topic, Properties = options.Properties };
+        }
+        return DeadLetterSinkFactory.Create(options, source, pipeline.Name, logger);
+    }
 
     public static MockKafkaCluster StartMockCluster(int brokers) => MockKafkaCluster.Start(brokers);
 

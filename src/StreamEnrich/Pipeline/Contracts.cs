@@ -33,12 +33,5 @@ internal interface IRowSink
     Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken);
 }
 
-/// <summary>Where failed records go (dead-letter topic or file).</summary>
-internal interface IFailedRecordSink : IAsyncDisposable
-{
-    /// <summary>Durably writes the failed records; returns only once they are acknowledged.</summary>
-    Task WriteAsync(IReadOnlyList<Record> failed, CancellationToken cancellationToken);
-}
-
 /// <summary>The pipeline stopped on purpose because <c>on_error: fail</c> met a failed record.</summary>
 internal sealed class PipelineStoppedException(string message) : Exception(message);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
+using StreamEnrich.DeadLetter;
 using StreamEnrich.Records;
 using StreamEnrich.Sources.File;
 
@@ -57,7 +58,7 @@ internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers,
         _ => JsonSerializer.SerializeToUtf8Bytes(input),
     };
 
-    private sealed class CollectingFailedSink : IFailedRecordSink
+    private sealed class CollectingFailedSink : IDeadLetterSink
     {
         private readonly List<Record> _records = [];
         public IReadOnlyList<Record> Records { get { lock (_records) return [.. _records]; } }
@@ -67,5 +68,6 @@ internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers,
             return Task.CompletedTask;
         }
         public ValueTask DisposeAsync() => default;
+        public string Description => "collected in memory";
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.Tasks.Dataflow;
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
+using StreamEnrich.DeadLetter;
 using StreamEnrich.Records;
 
 namespace StreamEnrich.Pipeline;
@@ -35,12 +36,12 @@ internal sealed partial class PipelineRunner
     private readonly ProcessingPlan _plan;
     private readonly IChunkSource _source;
     private readonly IRowSink _sink;
-    private readonly IFailedRecordSink? _failed;
+    private readonly IDeadLetterSink? _failed;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
     public PipelineRunner(RunnerSettings settings, ProcessingPlan plan, IChunkSource source, IRowSink sink,
-        IFailedRecordSink? failedSink, ILogger logger, TimeProvider time)
+        IDeadLetterSink? failedSink, ILogger logger, TimeProvider time)
     {
         if (settings.OnError == OnError.DeadLetter && failedSink is null)
             throw new ArgumentException("on_error is dead_letter but no dead-letter sink was built.", nameof(failedSink));
@@ -173,6 +174,7 @@ internal sealed partial class PipelineRunner
             throw new OperationCanceledException($"Pipeline '{Name}' was aborted before it drained; unfinished messages were not committed and will be consumed again.");
 
         await _source.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_failed != null) await _failed.DisposeAsync().ConfigureAwait(false);
         LogStatus(Metrics.Take(), final: true);
     }
 

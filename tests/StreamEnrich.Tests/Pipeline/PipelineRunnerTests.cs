@@ -2,6 +2,7 @@ using System.Text;
 using System.Threading.Tasks.Dataflow;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamEnrich.Configuration;
+using StreamEnrich.DeadLetter;
 using StreamEnrich.Formats.Json;
 using StreamEnrich.Pipeline;
 using StreamEnrich.Records;
@@ -48,7 +49,7 @@ public class PipelineRunnerTests
         }
     }
 
-    private sealed class CollectingFailed : IFailedRecordSink
+    private sealed class CollectingFailed : IDeadLetterSink
     {
         public List<Record> Records { get; } = [];
         public Task WriteAsync(IReadOnlyList<Record> failed, CancellationToken cancellationToken)
@@ -57,6 +58,7 @@ public class PipelineRunnerTests
             return Task.CompletedTask;
         }
         public ValueTask DisposeAsync() => default;
+        public string Description => "collected in memory";
     }
 
     /// <summary>A source that counts completions and can refuse to end until told.</summary>
