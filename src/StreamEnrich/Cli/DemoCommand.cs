@@ -71,8 +71,8 @@ internal static class DemoCommand
             var count = await ch.QueryAsync("SELECT count() FROM web_events").ConfigureAwait(false);
             Console.WriteLine();
             Console.WriteLine($"Rows in ClickHouse table web_events: {count}");
-            Console.WriteLine(await ch.QueryAsync("SELECT event_time, user_id, event_type, price, country, plan, tags FROM web_events ORDER BY event_time LIMIT 5 FORMAT PrettyCompactMonoBlock").ConfigureAwait(false));
-            Console.WriteLine(await ch.QueryAsync("SELECT country, count() AS events, sum(price) AS revenue FROM web_events GROUP BY country ORDER BY events DESC LIMIT 5 FORMAT PrettyCompactMonoBlock").ConfigureAwait(false));
+            Console.WriteLine(await ch.QueryAsync("SELECT event_time, user_id, event_type, price, country, plan, tags FROM web_events ORDER BY event_time LIMIT 5 FORMAT PrettyCompactNoEscapes").ConfigureAwait(false));
+            Console.WriteLine(await ch.QueryAsync("SELECT country, count() AS events, sum(price) AS revenue FROM web_events GROUP BY country ORDER BY events DESC LIMIT 5 FORMAT PrettyCompactNoEscapes").ConfigureAwait(false));
             Console.WriteLine("Dead-letter topic web-events-dlq (original message + reason headers):");
             foreach (var line in ReadDeadLetters(kafka.BootstrapServers, (int)final.DeadLettered)) Console.WriteLine("  " + line);
             return count.Trim() == (events - heartbeats).ToString(CultureInfo.InvariantCulture) ? 0 : 1;

@@ -1,17 +1,18 @@
-using System.Diagnostics;
 using StreamEnrich.Configuration;
 using StreamEnrich.Records;
 using StreamEnrich.Sinks.ClickHouse;
-using Xunit.Abstractions;
 using Record = StreamEnrich.Records.Record;
 
 namespace StreamEnrich.Tests.Sinks.ClickHouse;
 
-/// <summary>Guards the hot path against gross regressions (allocation per value, string materialisation).</summary>
-public sealed class ClickHouseSinkEncodingSpeedTests(ITestOutputHelper output)
+/// <summary>
+/// Guards the hot path against allocation per value and string materialisation. Allocation is deterministic, so it is
+/// asserted; speed is not (it is measured by the benchmark, `streamenrich bench`, not by a timed test).
+/// </summary>
+public sealed class ClickHouseSinkAllocationTests
 {
     [Fact]
-    public void EncodeRow_TenColumnWebEvent_IsFastAndAllocationFree()
+    public void EncodeRow_TenColumnWebEvent_AllocatesNothingPerRow()
     {
         var o = new ClickHouseSinkOptions { Url = "http://127.0.0.1:1", Table = "t" };
         var cols = ClickHouseColumnPlan.Build(
@@ -49,14 +50,9 @@ public sealed class ClickHouseSinkEncodingSpeedTests(ITestOutputHelper output)
         }
         Pass(); // warm up (JIT, buffer growth)
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var sw = Stopwatch.StartNew();
         const int passes = 20;
         for (var p = 0; p < passes; p++) Pass();
-        sw.Stop();
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        var rowsPerSecond = passes * records.Length / sw.Elapsed.TotalSeconds;
-        output.WriteLine($"{rowsPerSecond:N0} rows/s, {w.Position / records.Length} bytes/row, {allocated} bytes allocated");
         Assert.True(allocated < 10_000, $"encoding allocated {allocated} bytes for {passes * records.Length} rows");
-        Assert.True(rowsPerSecond > 100_000, $"only {rowsPerSecond:N0} rows/s");
     }
 }
