@@ -16,22 +16,7 @@ internal sealed class AvroSchemaParser
     private AvroSchemaParser() { }
 
     /// <summary>Parses one schema document.</summary>
-    public static AvroSchema Parse(string json)
-    {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxDepth * 2 });
-        }
-        catch (JsonException e)
-        {
-            throw new AvroSchemaException($"Invalid Avro schema: not valid JSON ({e.Message})", e) { JsonPath = "$" };
-        }
-        using (doc)
-        {
-            return new AvroSchemaParser().ParseNode(doc.RootElement, "", "$", 0);
-        }
-    }
+    public static AvroSchema Parse(string json) => Parse(json, []);
 
     /// <summary>
     /// Parses a schema that refers to named types defined in other schemas (Schema Registry references):
