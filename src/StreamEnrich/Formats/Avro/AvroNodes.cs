@@ -119,18 +119,20 @@ internal sealed class LengthPrefixedNode : AvroNode
 {
     private readonly bool _asString;
     private readonly AvroSchema _reader;
+    private readonly string _writerType;
 
-    public LengthPrefixedNode(bool asString, AvroSchema reader)
+    public LengthPrefixedNode(bool asString, AvroSchema reader, bool writerIsString)
     {
         _asString = asString;
         _reader = reader;
+        _writerType = writerIsString ? "string" : "bytes";
         MinSize = 1;
     }
 
     public override Value Read(ref AvroBinaryReader r, int depth)
     {
         var at = r.Position;
-        var len = r.ReadLength(_asString ? "string" : "bytes");
+        var len = r.ReadLength(_writerType);
         var off = r.Position;
         r.Position += len;
         if (_asString)
@@ -163,7 +165,7 @@ internal sealed class LengthPrefixedNode : AvroNode
 
     public override void Skip(ref AvroBinaryReader r, int depth)
     {
-        var len = r.ReadLength("string or bytes");
+        var len = r.ReadLength(_writerType);
         r.Position += len;
     }
 }

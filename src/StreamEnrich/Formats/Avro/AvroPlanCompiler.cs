@@ -67,7 +67,7 @@ internal sealed class AvroPlanCompiler
                 return new DoubleNode();
             case AvroType.String or AvroType.Bytes when r.Type is AvroType.String or AvroType.Bytes:
                 CheckDecimal(w, r, path);
-                return new LengthPrefixedNode(r.Type == AvroType.String, r);
+                return new LengthPrefixedNode(r.Type == AvroType.String, r, w.Type == AvroType.String);
             case AvroType.Fixed when r is FixedSchema rf && NamesMatch((NamedSchema)w, rf):
                 if (rf.Size != ((FixedSchema)w).Size)
                     throw new AvroSchemaException($"Cannot resolve fixed '{rf.FullName}' at {path}: the writer's size is {((FixedSchema)w).Size}, the reader's {rf.Size}.") { JsonPath = path };
