@@ -244,6 +244,18 @@ internal sealed class ErrorNode(AvroNode writer, string problem) : AvroNode
 
 internal static class CollectionBounds
 {
+    /// <summary>
+    /// New capacity for a collection holding <paramref name="n"/> items that needs <paramref name="count"/> more:
+    /// doubles (so many one-item blocks cost linear, not quadratic, copying) but never beyond what the remaining
+    /// bytes can hold.
+    /// </summary>
+    public static int Grow(ref AvroBinaryReader r, int capacity, int n, long count, int minItemSize)
+    {
+        var need = n + count;
+        var most = n + (minItemSize > 0 ? r.Remaining / minItemSize : (long)AvroNode.MaxZeroByteItems);
+        return (int)Math.Max(need, Math.Min((long)capacity * 2, most));
+    }
+
     /// <summary>Checks a block's item count against what the remaining bytes can possibly hold.</summary>
     public static void Check(ref AvroBinaryReader r, int at, long count, long already, int minItemSize, string what)
     {
@@ -279,12 +291,13 @@ internal sealed class ArrayNode : AvroNode
             CollectionBounds.Check(ref r, at, count, n, itemMin, "array");
             if (n + count > items.Length)
             {
-                var grown = new Value[n + (int)count];
+                var grown = new Value[CollectionBounds.Grow(ref r, items.Length, n, count, itemMin)];
                 items.AsSpan(0, n).CopyTo(grown);
                 items = grown;
             }
             for (var i = 0; i < count; i++) items[n++] = Items.Read(ref r, depth + 1);
         }
+        if (n != items.Length) Array.Resize(ref items, n);
         return Value.FromArray(items);
     }
 
@@ -329,7 +342,7 @@ internal sealed class MapNode : AvroNode
             CollectionBounds.Check(ref r, at, count, n, itemMin, "map");
             if (n + count > entries.Length)
             {
-                var grown = new KeyValuePair<string, Value>[n + (int)count];
+                var grown = new KeyValuePair<string, Value>[CollectionBounds.Grow(ref r, entries.Length, n, count, itemMin)];
                 entries.AsSpan(0, n).CopyTo(grown);
                 entries = grown;
             }
@@ -343,6 +356,7 @@ internal sealed class MapNode : AvroNode
                 entries[n++] = new(key, Values.Read(ref r, depth + 1));
             }
         }
+        if (n != entries.Length) Array.Resize(ref entries, n);
         return Value.FromMap(entries);
     }
 

@@ -407,3 +407,31 @@ public sealed class AvroBinaryDecodingTests
         Assert.Contains("nested deeper than", Assert.Throws<AvroException>(() => reader.ReadAll(deep)).Message);
     }
 }
+
+public sealed class AvroCollectionGrowthTests
+{
+    [Theory]
+    [InlineData("{\"type\":\"array\",\"items\":\"int\"}", 2)]
+    [InlineData("{\"type\":\"map\",\"values\":\"int\"}", 4)]
+    public void Read_ManyOneItemBlocks_LinearAllocation(string schema, int bytesPerBlock)
+    {
+        // 20,000 blocks of one item each: growth must be geometric, not one reallocation per block.
+        const int blocks = 20_000;
+        var data = new List<byte>();
+        for (var i = 0; i < blocks; i++)
+        {
+            data.Add(2); // count 1
+            if (bytesPerBlock == 4) { data.Add(2); data.Add((byte)'k'); } // map key "k"
+            data.Add(4); // int 2
+        }
+        data.Add(0);
+        var bytes = data.ToArray();
+        var reader = AvroValueReader.Compile(AvroSchema.Parse(schema));
+        reader.ReadAll(bytes);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var v = reader.ReadAll(bytes);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(blocks, v.Kind == ValueKind.Array ? v.AsArray.Length : v.AsMap.Length);
+        Assert.True(allocated < 200L * bytes.Length, $"{allocated} bytes allocated for {bytes.Length} input bytes");
+    }
+}
