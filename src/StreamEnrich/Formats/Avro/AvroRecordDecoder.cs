@@ -25,7 +25,7 @@ internal sealed class AvroRecordDecoderOptions
 /// performs one id lookup and runs the plan. Undecodable messages fail with reason and byte offset; the registry
 /// being unreachable for an id that is not cached makes <see cref="PrepareAsync"/> throw (not specific to records).
 /// </summary>
-internal sealed class AvroRecordDecoder : IRecordDecoder
+internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
 {
     private const string Stage = "deserialize";
     private const int HeaderLength = 5;
@@ -38,6 +38,7 @@ internal sealed class AvroRecordDecoder : IRecordDecoder
     private readonly ConcurrentDictionary<int, Entry> _values = new();
     private readonly ConcurrentDictionary<int, Entry> _keys = new();
     private readonly ConcurrentDictionary<int, AvroSchema> _schemas = new();
+    private IDisposable? _ownedRegistry;
 
     /// <summary>A compiled plan for an id, or why there is none (and until when that answer holds).</summary>
     private sealed record Entry(AvroDecodingPlan? Plan, string? Error, long RetryAfterTimestamp);
@@ -53,9 +54,27 @@ internal sealed class AvroRecordDecoder : IRecordDecoder
         _time = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// The decoder for a pipeline's <c>format: avro</c> section: a <see cref="SchemaRegistryClient"/> from its registry
+    /// settings (owned and disposed by the decoder) and its reader schema file, if any, resolved against
+    /// <paramref name="baseDirectory"/> (the pipeline file's folder). Throws <see cref="AvroSchemaException"/> for a bad
+    /// reader schema and <see cref="ArgumentException"/> for bad registry settings, before any I/O.
+    /// </summary>
+    public static AvroRecordDecoder Create(Configuration.FormatOptions format, RecordLayout layout, string baseDirectory,
+        AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        var reader = format.ReaderSchema is { } path ? LoadReaderSchema(Path.Combine(baseDirectory, path)) : null;
+        var client = new SchemaRegistryClient(SchemaRegistryOptions.From(format), timeProvider);
+        return new AvroRecordDecoder(layout, client, reader, options, timeProvider) { _ownedRegistry = client };
+    }
+
+    public void Dispose() => _ownedRegistry?.Dispose();
+
     /// <summary>Reads a reader schema file (.avsc) for <see cref="FormatOptions.ReaderSchema"/>.</summary>
     public static AvroSchema LoadReaderSchema(string path)
     {
+        if (!File.Exists(path))
+            throw new AvroSchemaException($"Reader schema file {path} does not exist (format.reader_schema).") { JsonPath = null };
         try
         {
             return AvroSchema.Parse(File.ReadAllText(path));

@@ -287,3 +287,41 @@ public sealed class AvroRecordDecoderTests
         Assert.Single(server.Requests);
     }
 }
+
+public sealed class AvroRecordDecoderCreateTests
+{
+    [Fact]
+    public async Task Create_FromFormatOptions_ReaderSchemaRelativeToPipelineFolder()
+    {
+        await using var server = await SchemaRegistryServer.StartAsync();
+        var id = server.Register("t-value", "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}");
+        var dir = Directory.CreateTempSubdirectory("avro-create-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "schemas"));
+            File.WriteAllText(Path.Combine(dir.FullName, "schemas", "r.avsc"),
+                "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"double\"},{\"name\":\"b\",\"type\":\"string\",\"default\":\"d\"}]}");
+            var layout = new RecordLayout();
+            layout.Slot("a");
+            layout.Slot("b");
+            layout.Freeze();
+            var format = new StreamEnrich.Configuration.FormatOptions { Type = "avro", RegistryUrl = server.Url, ReaderSchema = "schemas/r.avsc" };
+            using var decoder = AvroRecordDecoder.Create(format, layout, dir.FullName);
+            var record = layout.NewRecord();
+            record.Payload = [0, 0, 0, 0, (byte)id, 6];
+
+            await decoder.PrepareAsync([record], default);
+            decoder.Decode(record);
+
+            Assert.True(record.IsActive, record.FailureReason);
+            Assert.Equal(Value.FromFloat(3), record[layout.Slot("a")]);
+            Assert.Equal("d", record[layout.Slot("b")].AsString);
+            format.ReaderSchema = "schemas/missing.avsc";
+            Assert.Contains("does not exist", Assert.Throws<AvroSchemaException>(() => AvroRecordDecoder.Create(format, layout, dir.FullName)).Message);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
