@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -42,12 +44,16 @@ public sealed class SchemaRegistryServer : IAsyncDisposable
     /// <summary>Authorization header of each request (null when absent).</summary>
     public IReadOnlyCollection<string?> Authorizations => _authorizations;
 
-    public static async Task<SchemaRegistryServer> StartAsync(int firstId = 1)
+    /// <summary>Starts the server; with <paramref name="certificate"/> it serves https with that certificate.</summary>
+    public static async Task<SchemaRegistryServer> StartAsync(int firstId = 1, X509Certificate2? certificate = null)
     {
         var server = new SchemaRegistryServer { _nextId = firstId };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, l =>
+        {
+            if (certificate is not null) l.UseHttps(certificate);
+        }));
         var app = builder.Build();
         app.Run(server.HandleAsync);
         await app.StartAsync();
@@ -55,6 +61,20 @@ public sealed class SchemaRegistryServer : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Url = address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
         return server;
+    }
+
+    /// <summary>A self-signed certificate for 127.0.0.1 / localhost (it is its own CA), for https tests.</summary>
+    public static X509Certificate2 CreateSelfSignedCertificate()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=streamenrich-test-registry", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
     }
 
     /// <summary>Registers a schema under a subject (a new version); returns its id.</summary>

@@ -199,3 +199,45 @@ public sealed class SchemaRegistryClientTests
         Assert.Equal(("http://r:8081", "u", "p"), (o.Url, o.User, o.Password));
     }
 }
+
+public sealed class SchemaRegistryClientTlsTests
+{
+    private const string Schema = "{\"type\":\"record\",\"name\":\"R\",\"fields\":[]}";
+
+    private static SchemaRegistryOptions Options(string url) => new()
+    {
+        Url = url, MaxRetries = 1, RetryBackoff = TimeSpan.FromMilliseconds(10), RetryMaxBackoff = TimeSpan.FromMilliseconds(20),
+    };
+
+    [Fact]
+    public async Task GetSchemaAsync_Https_UntrustedRefusedCaFileOrSkipVerifyAccepted()
+    {
+        using var cert = SchemaRegistryServer.CreateSelfSignedCertificate();
+        await using var server = await SchemaRegistryServer.StartAsync(certificate: cert);
+        Assert.StartsWith("https://", server.Url, StringComparison.Ordinal);
+        var id = server.Register("t-value", Schema);
+        var caFile = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(caFile, cert.ExportCertificatePem());
+
+            using (var untrusted = new SchemaRegistryClient(Options(server.Url)))
+            {
+                var e = await Assert.ThrowsAsync<SchemaRegistryException>(async () => await untrusted.GetSchemaAsync(id, default));
+                Assert.Contains("tls_ca_file", e.Message);
+            }
+            var withCa = Options(server.Url);
+            withCa.TlsCaFile = caFile;
+            using (var client = new SchemaRegistryClient(withCa))
+                Assert.Equal(Schema, (await client.GetSchemaAsync(id, default)).Schema);
+            var skip = Options(server.Url);
+            skip.TlsSkipVerify = true;
+            using (var client = new SchemaRegistryClient(skip))
+                Assert.Equal(Schema, (await client.GetSchemaAsync(id, default)).Schema);
+        }
+        finally
+        {
+            File.Delete(caFile);
+        }
+    }
+}
