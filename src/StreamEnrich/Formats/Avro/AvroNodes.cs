@@ -512,12 +512,8 @@ internal sealed class UnionIntoNode : AvroIntoNode
     }
 }
 
-/// <summary>Writer record, reader union: the record branch of the reader union fills the slots.</summary>
-internal sealed class ErrorIntoNode(AvroNode writer, string problem) : AvroIntoNode
+/// <summary>Fails when reached: a writer union branch (around declared record fields) with no counterpart in the reader schema.</summary>
+internal sealed class ErrorIntoNode(string problem) : AvroIntoNode
 {
-    public override void ReadInto(ref AvroBinaryReader r, Value[] slots, int depth)
-    {
-        _ = writer;
-        throw AvroBinaryReader.Error(r.Position, problem);
-    }
+    public override void ReadInto(ref AvroBinaryReader r, Value[] slots, int depth) => throw AvroBinaryReader.Error(r.Position, problem);
 }

@@ -41,7 +41,9 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
     private IDisposable? _ownedRegistry;
 
     /// <summary>A compiled plan for an id, or why there is none (and until when that answer holds).</summary>
-    private sealed record Entry(AvroDecodingPlan? Plan, string? Error, long RetryAfterTimestamp);
+    private sealed record Entry(int Id, AvroDecodingPlan? Plan, string? Error, long RetryAfterTimestamp);
+
+    private Entry? _lastValue, _lastKey;
 
     public AvroRecordDecoder(RecordLayout layout, ISchemaRegistry registry, AvroSchema? readerSchema = null,
         AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null)
@@ -128,26 +130,26 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
         }
         catch (SchemaRegistryException e) when (e.Kind == SchemaRegistryErrorKind.NotFound)
         {
-            return new Entry(null, e.Message, _time.GetTimestamp() + (long)(_options.UnknownIdRetryAfter.TotalSeconds * _time.TimestampFrequency));
+            return new Entry(id, null, e.Message, _time.GetTimestamp() + (long)(_options.UnknownIdRetryAfter.TotalSeconds * _time.TimestampFrequency));
         }
         catch (AvroSchemaException e)
         {
-            return new Entry(null, $"schema id {id} from the registry is not a valid Avro schema: {e.Message}", 0);
+            return new Entry(id, null, $"schema id {id} from the registry is not a valid Avro schema: {e.Message}", 0);
         }
         catch (NotSupportedException e)
         {
-            return new Entry(null, e.Message, 0);
+            return new Entry(id, null, e.Message, 0);
         }
         try
         {
             var plan = key
                 ? AvroDecodingPlan.CompileAt(writer, null, _layout, _options.KeyPrefix)
                 : AvroDecodingPlan.Compile(writer, _readerSchema, _layout);
-            return new Entry(plan, null, 0);
+            return new Entry(id, plan, null, 0);
         }
         catch (AvroSchemaException e)
         {
-            return new Entry(null, $"schema id {id} cannot be read with the configured reader schema: {e.Message}", 0);
+            return new Entry(id, null, $"schema id {id} cannot be read with the configured reader schema: {e.Message}", 0);
         }
     }
 
@@ -180,11 +182,12 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
 
     public void Decode(Record record)
     {
-        if (!DecodeOne(record, record.Payload, _values, "value")) return;
-        if (_options.DecodeKeys) DecodeOne(record, record.Key, _keys, "key");
+        if (!DecodeOne(record, record.Payload, _values, ref _lastValue, "value")) return;
+        // A message without a key is common (round-robin producers): its key fields stay missing.
+        if (_options.DecodeKeys && record.Key is { Length: > 0 } key) DecodeOne(record, key, _keys, ref _lastKey, "key");
     }
 
-    private static bool DecodeOne(Record record, byte[]? buffer, ConcurrentDictionary<int, Entry> plans, string what)
+    private static bool DecodeOne(Record record, byte[]? buffer, ConcurrentDictionary<int, Entry> plans, ref Entry? last, string what)
     {
         if (buffer is null)
         {
@@ -202,11 +205,18 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
             return false;
         }
         var id = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(1));
-        if (!plans.TryGetValue(id, out var entry) || entry.Plan is not { } plan)
+        // Most messages carry the same id as the previous one: one field read instead of a dictionary lookup.
+        var entry = Volatile.Read(ref last);
+        if (entry is null || entry.Id != id)
         {
-            record.Fail(Stage, entry?.Error is { } err ? $"Avro {what}: {err}" : $"Avro {what}: unknown schema id {id} (not fetched from the schema registry).");
-            return false;
+            if (!plans.TryGetValue(id, out entry) || entry.Plan is null)
+            {
+                record.Fail(Stage, entry?.Error is { } err ? $"Avro {what} (schema id at bytes 1-4): {err}" : $"Avro {what}: unknown schema id {id} at bytes 1-4 (not fetched from the schema registry).");
+                return false;
+            }
+            Volatile.Write(ref last, entry);
         }
+        var plan = entry.Plan!;
         try
         {
             var end = plan.Decode(buffer, HeaderLength, buffer.Length, record.Fields);

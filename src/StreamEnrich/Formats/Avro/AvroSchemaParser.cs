@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace StreamEnrich.Formats.Avro;
@@ -368,6 +367,4 @@ internal sealed class AvroSchemaParser
     };
 
     private static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
-
-    internal static string FormatInvariant(long v) => v.ToString(CultureInfo.InvariantCulture);
 }

@@ -239,17 +239,21 @@ public sealed class AvroRecordDecoderTests
         var a = NewRecord(layout, Message(valueId, AnnDatum), Message(keyId, "04 6163"));
         var b = NewRecord(layout, Message(valueId, AnnDatum), Message(stringKeyId, "02 7A"));
         var c = NewRecord(layout, Message(valueId, AnnDatum), [9]);
+        var d = NewRecord(layout, Message(valueId, AnnDatum), null);
 
-        await decoder.PrepareAsync([a, b, c], default);
+        await decoder.PrepareAsync([a, b, c, d], default);
         decoder.Decode(a);
         decoder.Decode(b);
         decoder.Decode(c);
+        decoder.Decode(d);
 
         Assert.Equal("ac", a[layout.Slot("key.tenant")].AsString);
         Assert.Equal("{tenant:ac}", a[layout.Slot("key")].ToString());
         Assert.Equal("z", b[layout.Slot("key")].AsString);
         Assert.Equal(RecordStatus.Failed, c.Status);
         Assert.Contains("Avro key of 1 byte(s)", c.FailureReason);
+        Assert.True(d.IsActive, "a message without a key is not a decoding failure");
+        Assert.True(d[layout.Slot("key")].IsMissing);
     }
 
     [Fact]
