@@ -22,6 +22,16 @@ public sealed class AvroContainerFileReaderTests
     }
 
     [Fact]
+    public void Open_DamagedSchemaInHeader_AvroException()
+    {
+        var bytes = Weather();
+        var at = bytes.AsSpan().IndexOf("{\"type\":\"record\""u8);
+        bytes[at] = (byte)'[';
+        var e = Assert.Throws<AvroException>(() => AvroContainerFileReader.Open(new MemoryStream(bytes)));
+        Assert.Contains("avro.schema entry is not a valid schema", e.Message);
+    }
+
+    [Fact]
     public void ReadValues_CorruptSyncMarker_Rejected()
     {
         var bytes = Weather();
