@@ -156,6 +156,10 @@ internal sealed class AvroContainerFileReader : IDisposable
         }
     }
 
+    /// <summary>Every datum decoded into a new record (for <c>dry-run --input file.avro</c>): compiles the plan from the file's schema.</summary>
+    public IEnumerable<Record> ReadRecords(RecordLayout layout, AvroSchema? readerSchema = null) =>
+        ReadRecords(AvroDecodingPlan.Compile(Schema, readerSchema, layout), layout);
+
     /// <summary>Every datum as a whole <see cref="Value"/> (records as Maps).</summary>
     public IEnumerable<Value> ReadValues(AvroSchema? readerSchema = null)
     {

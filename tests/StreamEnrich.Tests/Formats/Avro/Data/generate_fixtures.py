@@ -108,3 +108,51 @@ def plain(name, v):
 with open("alltypes-deflate.avro", "rb") as fh, open("alltypes-expected.json", "w") as out:
     for r in avro.datafile.DataFileReader(fh, avro.io.DatumReader()):
         out.write(json.dumps({k: plain(k, v) for k, v in r.items()}, ensure_ascii=False) + "\n")
+
+# resolution-v1.avro: written with resolution-writer.avsc; resolution-expected.json: what python3-avro reads
+# through resolution-reader.avsc (promotions, dropped and added fields with defaults, union re-ordering,
+# enum symbol mapping), one JSON object per line. (python3-avro 1.11.1 lacks the string<->bytes promotion, which
+# is tested by hand in AvroSchemaResolutionTests.) Bytes are written as latin-1 strings.
+writer_json = {
+  "type": "record", "name": "Evt", "namespace": "res",
+  "fields": [
+    {"name": "a", "type": "int"},
+    {"name": "b", "type": "long"},
+    {"name": "c", "type": "float"},
+    {"name": "s", "type": "string"},
+    {"name": "by", "type": "bytes"},
+    {"name": "dropped", "type": {"type": "map", "values": "string"}},
+    {"name": "u", "type": ["null", "int", "string"]},
+    {"name": "col", "type": {"type": "enum", "name": "Col", "symbols": ["R", "G", "B"]}},
+    {"name": "inner", "type": {"type": "record", "name": "In", "fields": [{"name": "x", "type": "int"}]}}]}
+reader_json = {
+  "type": "record", "name": "Evt", "namespace": "res",
+  "fields": [
+    {"name": "inner", "type": {"type": "record", "name": "In", "fields": [
+        {"name": "x", "type": "double"}, {"name": "y", "type": "string", "default": "why"}]}},
+    {"name": "col", "type": {"type": "enum", "name": "Col", "symbols": ["B", "G", "R", "X"]}},
+    {"name": "u", "type": ["string", "long", "null"]},
+    {"name": "by", "type": "bytes"},
+    {"name": "s", "type": "string"},
+    {"name": "c", "type": "double"},
+    {"name": "b", "type": "double"},
+    {"name": "a", "type": "long"},
+    {"name": "added", "type": ["null", "int"], "default": None},
+    {"name": "added2", "type": {"type": "array", "items": "int"}, "default": [1, 2]}]}
+wschema = avro.schema.parse(json.dumps(writer_json))
+rschema = avro.schema.parse(json.dumps(reader_json))
+open("resolution-writer.avsc", "w").write(json.dumps(writer_json, indent=1))
+open("resolution-reader.avsc", "w").write(json.dumps(reader_json, indent=1))
+wrows = [
+    {"a": 1, "b": 2, "c": 1.5, "s": "x", "by": b"ok", "dropped": {"k": "v"}, "u": None, "col": "R", "inner": {"x": 3}},
+    {"a": -2147483648, "b": 9007199254740993, "c": -0.1, "s": "", "by": b"", "dropped": {}, "u": 5, "col": "G", "inner": {"x": -1}},
+    {"a": 2147483647, "b": -9223372036854775808, "c": 3.4e38, "s": "ünï", "by": "é".encode(), "dropped": {"a": "b", "c": "d"}, "u": "str", "col": "B", "inner": {"x": 0}},
+]
+with open("resolution-v1.avro", "wb") as fh:
+    w = avro.datafile.DataFileWriter(fh, avro.io.DatumWriter(), wschema)
+    for r in wrows:
+        w.append(r)
+    w.close()
+with open("resolution-v1.avro", "rb") as fh, open("resolution-expected.json", "w") as out:
+    for r in avro.datafile.DataFileReader(fh, avro.io.DatumReader(readers_schema=rschema)):
+        out.write(json.dumps({k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in r.items()}, ensure_ascii=False) + "\n")
