@@ -1,5 +1,6 @@
 # Regenerates the fixtures in this folder with python3-avro (Debian package python3-avro 1.11.1):
 #   /usr/bin/python3 generate_fixtures.py
+# Container files get a random sync marker, so regenerating changes the .avro bytes (not the expected .json files).
 # alltypes.avsc / alltypes-deflate.avro: every Avro type and logical type, written by the reference implementation,
 # several small blocks (sync interval forced low) so the block loop is exercised.
 # alltypes-expected.json: what python3-avro reads back, one JSON object per line (bytes as hex, decimals as strings,
