@@ -270,6 +270,14 @@ public sealed class AvroBinaryDecodingTests
     }
 
     [Fact]
+    public void Read_DateBeyondYear9999_DecodedAndPrintable()
+    {
+        var v = Read("{\"type\":\"int\",\"logicalType\":\"date\"}", Hex("FEFFFFFF0F"));
+        Assert.Equal(int.MaxValue, v.AsDate);
+        Assert.Equal("2147483647 days from 1970-01-01", v.ToString()); // error messages and dry-run must not throw
+    }
+
+    [Fact]
     public void Read_TimeMillisAndMicros_IntOfUnits()
     {
         Assert.Equal(Value.FromInt(86399999), Read("{\"type\":\"int\",\"logicalType\":\"time-millis\"}", Hex("FE EF B2 52")));
