@@ -175,7 +175,9 @@ public readonly struct Value : IEquatable<Value>
         ValueKind.String => AsString,
         ValueKind.Bytes => Convert.ToBase64String(RawBytes),
         ValueKind.Timestamp => TimestampToString(AsTimestampNanos),
-        ValueKind.Date => DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + AsDate).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        ValueKind.Date => AsDate is >= -719_162 and <= 2_932_896 // DateOnly covers years 1-9999; Avro dates may lie beyond
+            ? DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + AsDate).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+            : AsDate.ToString(CultureInfo.InvariantCulture) + " days from 1970-01-01",
         ValueKind.Uuid => AsGuid.ToString(),
         ValueKind.Array => "[" + string.Join(",", AsArray.ToArray()) + "]",
         ValueKind.Map => "{" + string.Join(",", AsMap.ToArray().Select(kv => kv.Key + ":" + kv.Value)) + "}",

@@ -46,7 +46,7 @@ internal sealed class AvroContainerFileReader : IDisposable
     public static AvroContainerFileReader Open(string path, long maxBlockBytes = DefaultMaxBlockBytes) =>
         Open(File.OpenRead(path), leaveOpen: false, maxBlockBytes);
 
-    /// <summary>Reads and checks the header. Throws <see cref="AvroException"/> (bad file) or <see cref="AvroSchemaException"/> (bad schema).</summary>
+    /// <summary>Reads and checks the header. Throws <see cref="AvroException"/> for anything wrong in the file, its schema included.</summary>
     public static AvroContainerFileReader Open(Stream stream, bool leaveOpen = false, long maxBlockBytes = DefaultMaxBlockBytes)
     {
         var pos = 0L;
@@ -83,7 +83,15 @@ internal sealed class AvroContainerFileReader : IDisposable
             if (codec.Length == 0) codec = "null";
             if (codec is not ("null" or "deflate"))
                 throw new AvroException($"Unsupported Avro container codec '{codec}': only null and deflate are supported.") { Offset = pos };
-            var schema = AvroSchema.Parse(Encoding.UTF8.GetString(schemaBytes));
+            AvroSchema schema;
+            try
+            {
+                schema = AvroSchema.Parse(Encoding.UTF8.GetString(schemaBytes));
+            }
+            catch (AvroSchemaException e)
+            {
+                throw new AvroException($"Invalid container header: the avro.schema entry is not a valid schema ({e.Message})", e) { Offset = pos };
+            }
             return new AvroContainerFileReader(stream, leaveOpen, schema, codec, meta, sync, pos, maxBlockBytes);
         }
         catch
@@ -147,6 +155,10 @@ internal sealed class AvroContainerFileReader : IDisposable
             CheckBlockEnd(block, pos);
         }
     }
+
+    /// <summary>Every datum decoded into a new record (for <c>dry-run --input file.avro</c>): compiles the plan from the file's schema.</summary>
+    public IEnumerable<Record> ReadRecords(RecordLayout layout, AvroSchema? readerSchema = null) =>
+        ReadRecords(AvroDecodingPlan.Compile(Schema, readerSchema, layout), layout);
 
     /// <summary>Every datum as a whole <see cref="Value"/> (records as Maps).</summary>
     public IEnumerable<Value> ReadValues(AvroSchema? readerSchema = null)

@@ -119,18 +119,20 @@ internal sealed class LengthPrefixedNode : AvroNode
 {
     private readonly bool _asString;
     private readonly AvroSchema _reader;
+    private readonly string _writerType;
 
-    public LengthPrefixedNode(bool asString, AvroSchema reader)
+    public LengthPrefixedNode(bool asString, AvroSchema reader, bool writerIsString)
     {
         _asString = asString;
         _reader = reader;
+        _writerType = writerIsString ? "string" : "bytes";
         MinSize = 1;
     }
 
     public override Value Read(ref AvroBinaryReader r, int depth)
     {
         var at = r.Position;
-        var len = r.ReadLength(_asString ? "string" : "bytes");
+        var len = r.ReadLength(_writerType);
         var off = r.Position;
         r.Position += len;
         if (_asString)
@@ -163,7 +165,7 @@ internal sealed class LengthPrefixedNode : AvroNode
 
     public override void Skip(ref AvroBinaryReader r, int depth)
     {
-        var len = r.ReadLength("string or bytes");
+        var len = r.ReadLength(_writerType);
         r.Position += len;
     }
 }
@@ -242,6 +244,18 @@ internal sealed class ErrorNode(AvroNode writer, string problem) : AvroNode
 
 internal static class CollectionBounds
 {
+    /// <summary>
+    /// New capacity for a collection holding <paramref name="n"/> items that needs <paramref name="count"/> more:
+    /// doubles (so many one-item blocks cost linear, not quadratic, copying) but never beyond what the remaining
+    /// bytes can hold.
+    /// </summary>
+    public static int Grow(ref AvroBinaryReader r, int capacity, int n, long count, int minItemSize)
+    {
+        var need = n + count;
+        var most = n + (minItemSize > 0 ? r.Remaining / minItemSize : (long)AvroNode.MaxZeroByteItems);
+        return (int)Math.Max(need, Math.Min((long)capacity * 2, most));
+    }
+
     /// <summary>Checks a block's item count against what the remaining bytes can possibly hold.</summary>
     public static void Check(ref AvroBinaryReader r, int at, long count, long already, int minItemSize, string what)
     {
@@ -277,12 +291,13 @@ internal sealed class ArrayNode : AvroNode
             CollectionBounds.Check(ref r, at, count, n, itemMin, "array");
             if (n + count > items.Length)
             {
-                var grown = new Value[n + (int)count];
+                var grown = new Value[CollectionBounds.Grow(ref r, items.Length, n, count, itemMin)];
                 items.AsSpan(0, n).CopyTo(grown);
                 items = grown;
             }
             for (var i = 0; i < count; i++) items[n++] = Items.Read(ref r, depth + 1);
         }
+        if (n != items.Length) Array.Resize(ref items, n);
         return Value.FromArray(items);
     }
 
@@ -327,7 +342,7 @@ internal sealed class MapNode : AvroNode
             CollectionBounds.Check(ref r, at, count, n, itemMin, "map");
             if (n + count > entries.Length)
             {
-                var grown = new KeyValuePair<string, Value>[n + (int)count];
+                var grown = new KeyValuePair<string, Value>[CollectionBounds.Grow(ref r, entries.Length, n, count, itemMin)];
                 entries.AsSpan(0, n).CopyTo(grown);
                 entries = grown;
             }
@@ -341,6 +356,7 @@ internal sealed class MapNode : AvroNode
                 entries[n++] = new(key, Values.Read(ref r, depth + 1));
             }
         }
+        if (n != entries.Length) Array.Resize(ref entries, n);
         return Value.FromMap(entries);
     }
 
@@ -496,12 +512,8 @@ internal sealed class UnionIntoNode : AvroIntoNode
     }
 }
 
-/// <summary>Writer record, reader union: the record branch of the reader union fills the slots.</summary>
-internal sealed class ErrorIntoNode(AvroNode writer, string problem) : AvroIntoNode
+/// <summary>Fails when reached: a writer union branch (around declared record fields) with no counterpart in the reader schema.</summary>
+internal sealed class ErrorIntoNode(string problem) : AvroIntoNode
 {
-    public override void ReadInto(ref AvroBinaryReader r, Value[] slots, int depth)
-    {
-        _ = writer;
-        throw AvroBinaryReader.Error(r.Position, problem);
-    }
+    public override void ReadInto(ref AvroBinaryReader r, Value[] slots, int depth) => throw AvroBinaryReader.Error(r.Position, problem);
 }

@@ -67,7 +67,7 @@ internal sealed class AvroPlanCompiler
                 return new DoubleNode();
             case AvroType.String or AvroType.Bytes when r.Type is AvroType.String or AvroType.Bytes:
                 CheckDecimal(w, r, path);
-                return new LengthPrefixedNode(r.Type == AvroType.String, r);
+                return new LengthPrefixedNode(r.Type == AvroType.String, r, w.Type == AvroType.String);
             case AvroType.Fixed when r is FixedSchema rf && NamesMatch((NamedSchema)w, rf):
                 if (rf.Size != ((FixedSchema)w).Size)
                     throw new AvroSchemaException($"Cannot resolve fixed '{rf.FullName}' at {path}: the writer's size is {((FixedSchema)w).Size}, the reader's {rf.Size}.") { JsonPath = path };
@@ -150,9 +150,7 @@ internal sealed class AvroPlanCompiler
     private static AvroField? FindReaderField(RecordSchema r, AvroField wf)
     {
         foreach (var f in r.Fields) if (f.Name == wf.Name) return f;
-        foreach (var f in r.Fields) if (f.IsNamed(wf.Name)) return f;
-        foreach (var a in wf.Aliases) // writer aliases: accepted by the reference implementations in both directions
-            foreach (var f in r.Fields) if (f.Name == a) return f;
+        foreach (var f in r.Fields) if (f.IsNamed(wf.Name)) return f; // the reader's aliases name former writer fields
         return null;
     }
 
@@ -177,7 +175,7 @@ internal sealed class AvroPlanCompiler
                 isNull[i] = wb.Type == AvroType.Null;
                 var rb = r is UnionSchema ru ? MatchBranch(wb, ru) : Resolvable(wb, r) ? r : null;
                 if (rb is null)
-                    into[i] = new ErrorIntoNode(skippers[i], $"the writer's union branch {AvroSchemaParser.Describe(wb)} at {prefix} has no match in the reader schema {AvroSchemaParser.Describe(r)}");
+                    into[i] = new ErrorIntoNode($"the writer's union branch {AvroSchemaParser.Describe(wb)} at {prefix} has no match in the reader schema {AvroSchemaParser.Describe(r)}");
                 else if (wb is RecordSchema && rb is RecordSchema)
                 {
                     into[i] = Into(wb, rb, prefix);

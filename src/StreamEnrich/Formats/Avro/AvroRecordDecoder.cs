@@ -25,7 +25,7 @@ internal sealed class AvroRecordDecoderOptions
 /// performs one id lookup and runs the plan. Undecodable messages fail with reason and byte offset; the registry
 /// being unreachable for an id that is not cached makes <see cref="PrepareAsync"/> throw (not specific to records).
 /// </summary>
-internal sealed class AvroRecordDecoder : IRecordDecoder
+internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
 {
     private const string Stage = "deserialize";
     private const int HeaderLength = 5;
@@ -38,9 +38,12 @@ internal sealed class AvroRecordDecoder : IRecordDecoder
     private readonly ConcurrentDictionary<int, Entry> _values = new();
     private readonly ConcurrentDictionary<int, Entry> _keys = new();
     private readonly ConcurrentDictionary<int, AvroSchema> _schemas = new();
+    private IDisposable? _ownedRegistry;
 
     /// <summary>A compiled plan for an id, or why there is none (and until when that answer holds).</summary>
-    private sealed record Entry(AvroDecodingPlan? Plan, string? Error, long RetryAfterTimestamp);
+    private sealed record Entry(int Id, AvroDecodingPlan? Plan, string? Error, long RetryAfterTimestamp);
+
+    private Entry? _lastValue, _lastKey;
 
     public AvroRecordDecoder(RecordLayout layout, ISchemaRegistry registry, AvroSchema? readerSchema = null,
         AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null)
@@ -53,9 +56,27 @@ internal sealed class AvroRecordDecoder : IRecordDecoder
         _time = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// The decoder for a pipeline's <c>format: avro</c> section: a <see cref="SchemaRegistryClient"/> from its registry
+    /// settings (owned and disposed by the decoder) and its reader schema file, if any, resolved against
+    /// <paramref name="baseDirectory"/> (the pipeline file's folder). Throws <see cref="AvroSchemaException"/> for a bad
+    /// reader schema and <see cref="ArgumentException"/> for bad registry settings, before any I/O.
+    /// </summary>
+    public static AvroRecordDecoder Create(Configuration.FormatOptions format, RecordLayout layout, string baseDirectory,
+        AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        var reader = format.ReaderSchema is { } path ? LoadReaderSchema(Path.Combine(baseDirectory, path)) : null;
+        var client = new SchemaRegistryClient(SchemaRegistryOptions.From(format), timeProvider);
+        return new AvroRecordDecoder(layout, client, reader, options, timeProvider) { _ownedRegistry = client };
+    }
+
+    public void Dispose() => _ownedRegistry?.Dispose();
+
     /// <summary>Reads a reader schema file (.avsc) for <see cref="FormatOptions.ReaderSchema"/>.</summary>
     public static AvroSchema LoadReaderSchema(string path)
     {
+        if (!File.Exists(path))
+            throw new AvroSchemaException($"Reader schema file {path} does not exist (format.reader_schema).") { JsonPath = null };
         try
         {
             return AvroSchema.Parse(File.ReadAllText(path));
@@ -109,26 +130,26 @@ internal sealed class AvroRecordDecoder : IRecordDecoder
         }
         catch (SchemaRegistryException e) when (e.Kind == SchemaRegistryErrorKind.NotFound)
         {
-            return new Entry(null, e.Message, _time.GetTimestamp() + (long)(_options.UnknownIdRetryAfter.TotalSeconds * _time.TimestampFrequency));
+            return new Entry(id, null, e.Message, _time.GetTimestamp() + (long)(_options.UnknownIdRetryAfter.TotalSeconds * _time.TimestampFrequency));
         }
         catch (AvroSchemaException e)
         {
-            return new Entry(null, $"schema id {id} from the registry is not a valid Avro schema: {e.Message}", 0);
+            return new Entry(id, null, $"schema id {id} from the registry is not a valid Avro schema: {e.Message}", 0);
         }
         catch (NotSupportedException e)
         {
-            return new Entry(null, e.Message, 0);
+            return new Entry(id, null, e.Message, 0);
         }
         try
         {
             var plan = key
                 ? AvroDecodingPlan.CompileAt(writer, null, _layout, _options.KeyPrefix)
                 : AvroDecodingPlan.Compile(writer, _readerSchema, _layout);
-            return new Entry(plan, null, 0);
+            return new Entry(id, plan, null, 0);
         }
         catch (AvroSchemaException e)
         {
-            return new Entry(null, $"schema id {id} cannot be read with the configured reader schema: {e.Message}", 0);
+            return new Entry(id, null, $"schema id {id} cannot be read with the configured reader schema: {e.Message}", 0);
         }
     }
 
@@ -161,11 +182,12 @@ internal sealed class AvroRecordDecoder : IRecordDecoder
 
     public void Decode(Record record)
     {
-        if (!DecodeOne(record, record.Payload, _values, "value")) return;
-        if (_options.DecodeKeys) DecodeOne(record, record.Key, _keys, "key");
+        if (!DecodeOne(record, record.Payload, _values, ref _lastValue, "value")) return;
+        // A message without a key is common (round-robin producers): its key fields stay missing.
+        if (_options.DecodeKeys && record.Key is { Length: > 0 } key) DecodeOne(record, key, _keys, ref _lastKey, "key");
     }
 
-    private static bool DecodeOne(Record record, byte[]? buffer, ConcurrentDictionary<int, Entry> plans, string what)
+    private static bool DecodeOne(Record record, byte[]? buffer, ConcurrentDictionary<int, Entry> plans, ref Entry? last, string what)
     {
         if (buffer is null)
         {
@@ -183,11 +205,18 @@ internal sealed class AvroRecordDecoder : IRecordDecoder
             return false;
         }
         var id = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(1));
-        if (!plans.TryGetValue(id, out var entry) || entry.Plan is not { } plan)
+        // Most messages carry the same id as the previous one: one field read instead of a dictionary lookup.
+        var entry = Volatile.Read(ref last);
+        if (entry is null || entry.Id != id)
         {
-            record.Fail(Stage, entry?.Error is { } err ? $"Avro {what}: {err}" : $"Avro {what}: unknown schema id {id} (not fetched from the schema registry).");
-            return false;
+            if (!plans.TryGetValue(id, out entry) || entry.Plan is null)
+            {
+                record.Fail(Stage, entry?.Error is { } err ? $"Avro {what} (schema id at bytes 1-4): {err}" : $"Avro {what}: unknown schema id {id} at bytes 1-4 (not fetched from the schema registry).");
+                return false;
+            }
+            Volatile.Write(ref last, entry);
         }
+        var plan = entry.Plan!;
         try
         {
             var end = plan.Decode(buffer, HeaderLength, buffer.Length, record.Fields);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace StreamEnrich.Formats.Avro;
@@ -16,22 +15,7 @@ internal sealed class AvroSchemaParser
     private AvroSchemaParser() { }
 
     /// <summary>Parses one schema document.</summary>
-    public static AvroSchema Parse(string json)
-    {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxDepth * 2 });
-        }
-        catch (JsonException e)
-        {
-            throw new AvroSchemaException($"Invalid Avro schema: not valid JSON ({e.Message})", e) { JsonPath = "$" };
-        }
-        using (doc)
-        {
-            return new AvroSchemaParser().ParseNode(doc.RootElement, "", "$", 0);
-        }
-    }
+    public static AvroSchema Parse(string json) => Parse(json, []);
 
     /// <summary>
     /// Parses a schema that refers to named types defined in other schemas (Schema Registry references):
@@ -383,6 +367,4 @@ internal sealed class AvroSchemaParser
     };
 
     private static string Truncate(string s) => s.Length <= 60 ? s : s[..57] + "...";
-
-    internal static string FormatInvariant(long v) => v.ToString(CultureInfo.InvariantCulture);
 }

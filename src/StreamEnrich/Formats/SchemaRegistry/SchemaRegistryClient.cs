@@ -104,7 +104,9 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
         }
         else if (options.TlsCaFile is { } caFile)
         {
-            var ca = X509Certificate2.CreateFromPemFile(caFile);
+            var ca = new X509Certificate2Collection();
+            ca.ImportFromPemFile(caFile); // a bundle may hold several CA certificates
+            if (ca.Count == 0) throw new ArgumentException($"The CA file {caFile} holds no PEM certificate.", nameof(options));
             handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
             {
                 if (cert is null) return false;
@@ -112,7 +114,7 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
                 if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
                 using var chain = new X509Chain();
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.CustomTrustStore.AddRange(ca);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
                 return chain.Build(new X509Certificate2(cert));
             };
@@ -219,6 +221,11 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
                 else
                     throw new SchemaRegistryException(SchemaRegistryErrorKind.Invalid, $"The schema registry at {baseUrl} rejected the request for {what} ({detail}).", status, code);
                 last = null;
+            }
+            catch (HttpRequestException e) when (e.InnerException is System.Security.Authentication.AuthenticationException)
+            {
+                throw new SchemaRegistryException(SchemaRegistryErrorKind.Invalid,
+                    $"TLS with the schema registry at {baseUrl} failed for {what}: {e.InnerException.Message} Trust its CA with tls_ca_file (or tls_skip_verify for tests).", null, null, e);
             }
             catch (HttpRequestException e)
             {
