@@ -21,6 +21,7 @@ internal static class Program
           streamenrich docs [--out FILE | --check FILE]   generate the option and stage reference (markdown)
           streamenrich demo [--events 20000]         local ClickHouse + embedded Kafka + pipelines/web-events.yaml
           streamenrich bench [--messages 1000000]    benchmark against the kcat | clickhouse-client baseline
+              [--engine-only]                        the engine alone (no Kafka/ClickHouse), part by part
           streamenrich kafka-mock [--topic name:partitions ...]  run an embedded Kafka broker (librdkafka mock cluster)
 
         Environment: ${VAR} and ${VAR:-default} in pipeline files are replaced from the environment.
@@ -52,7 +53,7 @@ internal static class Program
                 "schema" => await Commands.SchemaAsync(Parse(args, "schema"), signals.Stop).ConfigureAwait(false),
                 "docs" => Commands.Docs(Parse(args, "docs")),
                 "demo" => await DemoCommand.RunAsync(Parse(args, "demo", "keep"), signals).ConfigureAwait(false),
-                "bench" => await BenchCommand.RunAsync(Parse(args, "bench", "skip-baseline"), signals).ConfigureAwait(false),
+                "bench" => await BenchCommand.RunAsync(Parse(args, "bench", "skip-baseline", "engine-only"), signals).ConfigureAwait(false),
                 "kafka-mock" => await Commands.KafkaMockAsync(Parse(args, "kafka-mock"), signals.Stop).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };

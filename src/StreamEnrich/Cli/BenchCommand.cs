@@ -24,15 +24,19 @@ internal static class BenchCommand
     public static async Task<int> RunAsync(CommandLine cmd, ShutdownSignals signals)
     {
         var messages = (int)cmd.LongOption("messages", 1_000_000);
-        var partitions = (int)cmd.LongOption("partitions", Math.Max(8, messages / 15_000));
+        // The embedded broker keeps ~5 MB per partition: ~370 B events, 8,000 per partition stay well inside.
+        var partitions = (int)cmd.LongOption("partitions", Math.Max(8, (messages + 7_999) / 8_000));
         var users = (int)cmd.LongOption("users", 100_000);
         var pipelineFile = Path.GetFullPath(cmd.Option("pipeline") ?? Path.Combine("pipelines", "web-events.yaml"));
         var skipBaseline = cmd.Flag("skip-baseline");
         var outFile = cmd.Option("out");
         var pollInterval = cmd.DurationOption("poll-interval", TimeSpan.FromMilliseconds(200));
+        var engineOnly = cmd.Flag("engine-only");
+        var logLevel = cmd.Option("log-level");
         cmd.EnsureAllUsed();
+        if (engineOnly) return await EngineBench.RunAsync(pipelineFile, messages, signals.Abort).ConfigureAwait(false);
         if (!File.Exists(pipelineFile)) throw new UsageException($"{pipelineFile} not found; run from the repository root or pass --pipeline");
-        if (messages / partitions > 90_000) throw new UsageException($"{messages} messages over {partitions} partitions exceeds the embedded broker's retention (~100k messages / 5 MB per partition); raise --partitions");
+        if (messages / partitions > 10_000) throw new UsageException($"{messages} messages over {partitions} partitions exceeds the embedded broker's retention (~5 MB per partition, ~10,000 of these events); raise --partitions");
 
         var dir = Path.Combine(Path.GetTempPath(), "streamenrich-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
@@ -70,7 +74,7 @@ internal static class BenchCommand
             };
             var started = Stopwatch.GetTimestamp();
             var startedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var run = StartSelf(["run", pipelineFile, "--status-interval", "5s"], env, Path.Combine(dir, "streamenrich.log"));
+            var run = StartSelf(["run", pipelineFile, "--status-interval", "5s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, "streamenrich.log"));
             children.Add(run);
             var visible = new long[partitions];
             Array.Fill(visible, -1);
@@ -148,6 +152,8 @@ internal static class BenchCommand
             Console.WriteLine("Latency = Kafka produce timestamp to the first poll that saw the row (poll every " + pollInterval.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms); with a pre-loaded backlog it is dominated by the backlog itself.");
             var rssTrail = string.Join(" ", rssSamples.Where((_, i) => i % Math.Max(1, rssSamples.Count / 12) == 0).Select(s => $"{s.Seconds:F0}s:{s.Rss / 1048576}MB"));
             Console.WriteLine($"RSS over time: {rssTrail}");
+            Console.WriteLine("streamenrich log (last lines):");
+            foreach (var line in File.ReadLines(Path.Combine(dir, "streamenrich.log")).TakeLast(logLevel == "debug" ? 60 : 12)) Console.WriteLine("  " + line);
             if (outFile != null)
             {
                 await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new { messages, partitions, users, clickhouse = chVersion, cores = Environment.ProcessorCount, streamenrich = se, baseline }, new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
@@ -202,7 +208,7 @@ internal static class BenchCommand
                         lock (gate)
                         {
                             if (r.Error.IsError) failures++;
-                            else times[r.Partition.Value].Add((r.Offset.Value, r.Message.Timestamp.UnixTimestampMs));
+                            else times[r.Partition.Value].Add((r.Offset.Value, r.Timestamp.UnixTimestampMs > 0 ? r.Timestamp.UnixTimestampMs : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
                         }
                     });
                     break;

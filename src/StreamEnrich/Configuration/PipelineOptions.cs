@@ -141,8 +141,26 @@ public sealed class FormatOptions : IValidatableOptions
     [Option("Schema Registry bearer token.")]
     public string? RegistryToken { get; set; }
 
-    [Option("Reader schema file (Avro .avsc) under schemas/, for schema resolution.")]
+    [Option("Reader schema file (Avro .avsc), relative to the pipeline file, for schema resolution (writer schema -> this one).")]
     public string? ReaderSchema { get; set; }
+
+    [Option("Timeout of one Schema Registry request.")]
+    public TimeSpan RegistryTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    [Option("Retries of a Schema Registry request that failed transiently (5xx, connection errors).")]
+    public int RegistryMaxRetries { get; set; } = 5;
+
+    [Option("CA certificate file (PEM) to trust for an https Schema Registry.")]
+    public string? RegistryTlsCaFile { get; set; }
+
+    [Option("Skip TLS certificate validation of the Schema Registry (testing only).")]
+    public bool RegistryTlsSkipVerify { get; set; }
+
+    [Option("Also decode message keys (Confluent wire format); their fields are named `<key_prefix>.<field>`.")]
+    public bool DecodeKeys { get; set; }
+
+    [Option("Field prefix for decoded key fields (with decode_keys).")]
+    public string KeyPrefix { get; set; } = "key";
 
     public void Validate(OptionsValidationContext context)
     {

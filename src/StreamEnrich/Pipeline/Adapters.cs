@@ -67,9 +67,10 @@ internal static partial class Adapters
         public ClickHouseSink Sink => sink;
         public Task PrepareAsync(CancellationToken ct) => sink.PrepareAsync(ct);
         public void BindColumns(RecordLayout layout) => sink.BindColumns(layout);
+        public EncodedRows Encode(ReadOnlySpan<Record> records) => sink.Encode(records);
 
-        public async Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken) =>
-            (await sink.InsertAsync(records, cancellationToken).ConfigureAwait(false)).RowsInserted;
+        public async Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken) =>
+            (await sink.InsertAsync(parts.Cast<RowBinaryRows>().ToList(), cancellationToken).ConfigureAwait(false)).RowsInserted;
 
         public void Dispose() => sink.Dispose();
     }
@@ -82,24 +83,42 @@ internal static partial class Adapters
         public Task PrepareAsync(CancellationToken ct) => sink.PrepareAsync(ct);
         public void BindColumns(RecordLayout layout) => sink.BindColumns(layout);
 
-        public Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken)
+        public EncodedRows Encode(ReadOnlySpan<Record> records)
+        {
+            var rows = new List<string>();
+            foreach (var r in records)
+            {
+                if (!r.IsActive) continue;
+                var error = sink.PreviewRow(r, out var json);
+                if (error != null) r.Fail("sink", error);
+                else rows.Add(json);
+            }
+            return new PreviewRows(rows);
+        }
+
+        public Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
         {
             var n = 0;
             lock (_rows)
             {
-                foreach (var r in records)
+                foreach (var p in parts.Cast<PreviewRows>())
                 {
-                    if (!r.IsActive) continue;
-                    var error = sink.PreviewRow(r, out var json);
-                    if (error != null) r.Fail("sink", error);
-                    else
-                    {
-                        _rows.Add(json);
-                        n++;
-                    }
+                    _rows.AddRange(p.Json);
+                    n += p.Rows;
                 }
             }
             return Task.FromResult(n);
+        }
+
+        private sealed class PreviewRows : EncodedRows
+        {
+            public PreviewRows(List<string> json)
+            {
+                Json = json;
+                Rows = json.Count;
+            }
+
+            public List<string> Json { get; }
         }
     }
 

@@ -9,13 +9,6 @@ internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long by
     public List<RecordChunk> Chunks { get; } = chunks;
     public int Records { get; } = records;
     public long Bytes { get; } = bytes;
-
-    public List<Records.Record> AllRecords()
-    {
-        var list = new List<Records.Record>(Records);
-        foreach (var c in Chunks) list.AddRange(c.Span);
-        return list;
-    }
 }
 
 /// <summary>
@@ -89,6 +82,7 @@ internal sealed class ChunkBatcher
                     bytes = 0;
                 }
             }
+            await _input.Completion.ConfigureAwait(false); // an upstream fault must not look like a normal end
             if (pending.Count > 0) await FlushAsync(pending, rows, bytes, ct).ConfigureAwait(false);
             _output.Complete();
         }

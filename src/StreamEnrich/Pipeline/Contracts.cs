@@ -26,11 +26,16 @@ internal interface IChunkSource
 internal interface IRowSink
 {
     /// <summary>
-    /// Inserts the active records of <paramref name="records"/> as one batch. A record whose values cannot be
-    /// converted to its column types is marked failed (stage <c>sink</c>) and left out. Returns when the
-    /// destination acknowledged the rows; retries transient failures itself; throws on permanent ones.
+    /// Encodes the active records of a chunk as they will be sent. Called by the parallel workers (thread-safe).
+    /// A record whose values cannot be converted to its column types is marked failed (stage <c>sink</c>) and left out.
     /// </summary>
-    Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken);
+    EncodedRows Encode(ReadOnlySpan<Record> records);
+
+    /// <summary>
+    /// Inserts the encoded rows of a batch as one insert. Returns when the destination acknowledged them; retries
+    /// transient failures itself; throws on permanent ones.
+    /// </summary>
+    Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken);
 }
 
 /// <summary>The pipeline stopped on purpose because <c>on_error: fail</c> met a failed record.</summary>

@@ -73,27 +73,27 @@ internal sealed partial class PipelineRunner
         var ct = failure.Token;
         var parallel = _settings.Parallelism;
 
+        // The last step of every chunk encodes its rows for the sink and releases the records (RecordChunk.Seal), so
+        // the batch that waits for ClickHouse holds encoded bytes only. With no async stage, decoding, every stage and
+        // encoding run in one pass per chunk on the parallel workers.
+        var steps = _plan.Steps;
+        var lastIndex = steps.Count - 1;
         var decode = new TransformBlock<RecordChunk, RecordChunk>(async chunk =>
         {
             Interlocked.Add(ref Metrics.Consumed, chunk.Count);
             Interlocked.Add(ref Metrics.ConsumedBytes, chunk.PayloadBytes);
             await _plan.DecodeAsync(chunk, ct).ConfigureAwait(false);
-            ((ProcessingPlan.SyncStep)_plan.Steps[0]).Run(chunk);
+            ((ProcessingPlan.SyncStep)steps[0]).Run(chunk);
+            if (lastIndex == 0) Seal(chunk);
             return chunk;
-        }, new ExecutionDataflowBlockOptions
-        {
-            MaxDegreeOfParallelism = parallel,
-            BoundedCapacity = parallel * 2,
-            EnsureOrdered = true, // keeps per-partition order for every later step
-            SingleProducerConstrained = true,
-            CancellationToken = ct,
-        });
+        }, Options(parallel, ct));
 
         IPropagatorBlock<RecordChunk, RecordChunk> last = decode;
         var blocks = new List<IDataflowBlock> { decode };
-        for (var i = 1; i < _plan.Steps.Count; i++)
+        for (var i = 1; i < steps.Count; i++)
         {
-            var step = _plan.Steps[i];
+            var step = steps[i];
+            var isLast = i == lastIndex;
             TransformBlock<RecordChunk, RecordChunk> block = step switch
             {
                 ProcessingPlan.AsyncStep a => new TransformBlock<RecordChunk, RecordChunk>(async chunk =>
@@ -101,21 +101,20 @@ internal sealed partial class PipelineRunner
                     await a.RunAsync(chunk, ct).ConfigureAwait(false);
                     return chunk;
                 }, Options(parallel, ct)),
-                ProcessingPlan.SyncStep { IsEmpty: true } => null!,
                 ProcessingPlan.SyncStep s => new TransformBlock<RecordChunk, RecordChunk>(chunk =>
                 {
                     s.Run(chunk);
+                    if (isLast) Seal(chunk);
                     return chunk;
                 }, Options(parallel, ct)),
                 _ => throw new InvalidOperationException(),
             };
-            if (block is null) continue;
             last.LinkTo(block, new DataflowLinkOptions { PropagateCompletion = true });
             last = block;
             blocks.Add(block);
         }
 
-        var batcher = new ChunkBatcher(_settings.Batch, inputCapacity: 2, outputCapacity: _settings.InsertConcurrency, _time, ct);
+        var batcher = new ChunkBatcher(_settings.Batch, inputCapacity: 2, outputCapacity: 1, _time, ct);
         last.LinkTo(batcher.Target, new DataflowLinkOptions { PropagateCompletion = true });
 
         var insert = new ActionBlock<InsertBatch>(batch => InsertAsync(batch, ct), new ExecutionDataflowBlockOptions
@@ -144,7 +143,9 @@ internal sealed partial class PipelineRunner
         try
         {
             await sourceTask.ConfigureAwait(false);
-            await insert.Completion.ConfigureAwait(false);
+            // Every block, not just the last: a fault upstream must surface even if the completion that reached the
+            // end looked normal.
+            await Task.WhenAll(blocks.Select(b => b.Completion).Append(batcher.Completion).Append(insert.Completion)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested && firstFailure == null)
         {
@@ -187,44 +188,55 @@ internal sealed partial class PipelineRunner
         CancellationToken = ct,
     };
 
+    /// <summary>Encodes a chunk's rows for the sink and lets go of its records; with on_error fail, stops at the first failure.</summary>
+    private void Seal(RecordChunk chunk)
+    {
+        if (_settings.OnError == OnError.Fail) ThrowOnFailed(chunk.Span);
+        var encoded = _sink.Encode(chunk.Span);
+        if (_settings.OnError == OnError.Fail) ThrowOnFailed(chunk.Span); // conversion failures found while encoding
+        chunk.Seal(encoded);
+    }
+
     private async Task InsertAsync(InsertBatch batch, CancellationToken ct)
     {
-        var records = batch.AllRecords();
-        if (_settings.OnError == OnError.Fail) ThrowOnFailed(records);
-
-        var inserted = await _sink.InsertAsync(records, ct).ConfigureAwait(false);
-        Interlocked.Add(ref Metrics.Inserted, inserted);
-        Interlocked.Increment(ref Metrics.InsertBatches);
+        var parts = new List<EncodedRows>(batch.Chunks.Count);
+        foreach (var c in batch.Chunks) parts.Add(c.Encoded!);
+        try
+        {
+            var inserted = await _sink.InsertAsync(parts, ct).ConfigureAwait(false);
+            Interlocked.Add(ref Metrics.Inserted, inserted);
+            Interlocked.Increment(ref Metrics.InsertBatches);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Release();
+        }
 
         List<Record>? failed = null;
         var filtered = 0;
-        foreach (var r in records)
+        foreach (var c in batch.Chunks)
         {
-            if (r.Status == RecordStatus.Failed) (failed ??= []).Add(r);
-            else if (r.Status == RecordStatus.Filtered) filtered++;
+            filtered += c.Filtered;
+            if (c.Failed != null) (failed ??= []).AddRange(c.Failed);
         }
         Interlocked.Add(ref Metrics.Filtered, filtered);
         if (failed != null)
         {
-            switch (_settings.OnError)
+            if (_settings.OnError == OnError.Skip)
             {
-                case OnError.Fail:
-                    ThrowOnFailed(failed);
-                    break;
-                case OnError.Skip:
-                    Interlocked.Add(ref Metrics.Skipped, failed.Count);
-                    LogSkipped(_logger, Name, failed.Count, Describe(failed[0]));
-                    break;
-                default:
-                    await _failed!.WriteAsync(failed, ct).ConfigureAwait(false);
-                    Interlocked.Add(ref Metrics.DeadLettered, failed.Count);
-                    break;
+                Interlocked.Add(ref Metrics.Skipped, failed.Count);
+                LogSkipped(_logger, Name, failed.Count, Describe(failed[0]));
+            }
+            else
+            {
+                await _failed!.WriteAsync(failed, ct).ConfigureAwait(false);
+                Interlocked.Add(ref Metrics.DeadLettered, failed.Count);
             }
         }
         foreach (var chunk in batch.Chunks) _source.Complete(chunk);
     }
 
-    private void ThrowOnFailed(List<Record> records)
+    private static void ThrowOnFailed(ReadOnlySpan<Record> records)
     {
         foreach (var r in records)
             if (r.Status == RecordStatus.Failed)

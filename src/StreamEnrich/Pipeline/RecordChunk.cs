@@ -6,10 +6,18 @@ namespace StreamEnrich.Pipeline;
 /// The unit of work that flows through the dataflow: up to a few hundred records in consumption order.
 /// Moving chunks instead of single records keeps dataflow overhead per message negligible; the source
 /// tracks each chunk's offsets so they are committed only when the whole chunk is finished.
+/// <para>
+/// Once its rows are encoded for the sink (<see cref="Seal"/>), a chunk lets go of its records and keeps only the
+/// encoded rows and the failed records (for the dead-letter path): a batch waiting for ClickHouse then holds a few
+/// hundred bytes per row, not the decoded records.
+/// </para>
 /// </summary>
 internal sealed class RecordChunk(Record[] records, int count)
 {
-    public Record[] Records { get; } = records;
+    private Record[]? _records = records;
+
+    /// <summary>The records, until the chunk is sealed.</summary>
+    public Record[] Records => _records ?? throw new InvalidOperationException("The chunk was sealed; its records were released.");
     public int Count { get; } = count;
     /// <summary>Sum of payload sizes, for byte-based batching.</summary>
     public long PayloadBytes { get; init; }
@@ -18,4 +26,33 @@ internal sealed class RecordChunk(Record[] records, int count)
     /// <summary>When the first message of the chunk was consumed (latency metrics).</summary>
     public long ConsumedAtTimestamp { get; init; }
     public ReadOnlySpan<Record> Span => Records.AsSpan(0, Count);
+
+    /// <summary>The rows as the sink will send them (after <see cref="Seal"/>).</summary>
+    public EncodedRows? Encoded { get; private set; }
+    /// <summary>Records that failed anywhere (after <see cref="Seal"/>); null when none did.</summary>
+    public List<Record>? Failed { get; private set; }
+    /// <summary>Records filtered out on purpose (after <see cref="Seal"/>).</summary>
+    public int Filtered { get; private set; }
+
+    /// <summary>Keeps the encoded rows and the failed records, and releases everything else.</summary>
+    public void Seal(EncodedRows encoded)
+    {
+        Encoded = encoded;
+        foreach (var r in Span)
+        {
+            if (r.Status == RecordStatus.Failed) (Failed ??= []).Add(r);
+            else if (r.Status == RecordStatus.Filtered) Filtered++;
+        }
+        _records = null;
+    }
+}
+
+/// <summary>Rows of one chunk encoded by a sink, held until the batch they belong to is inserted.</summary>
+internal abstract class EncodedRows
+{
+    public int Rows { get; protected init; }
+    public long Bytes { get; protected init; }
+
+    /// <summary>Gives pooled buffers back; called once the batch was inserted (or abandoned).</summary>
+    public virtual void Release() { }
 }

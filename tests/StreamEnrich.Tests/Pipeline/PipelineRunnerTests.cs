@@ -23,29 +23,56 @@ public class PipelineRunnerTests
         public void Process(Record record) => action(record);
     }
 
-    private sealed class RecordingSink(Func<IReadOnlyList<Record>, Task>? before = null) : IRowSink
+    private sealed class RecordingSink(Func<IReadOnlyList<EncodedRows>, Task>? before = null) : IRowSink
     {
         public List<long> Offsets { get; } = [];
         public int Calls;
-        /// <summary>Batches whose records were not in consumption order.</summary>
+        /// <summary>Chunks whose records were not in consumption order.</summary>
         public int OutOfOrderBatches;
 
-        public async Task<int> InsertAsync(IReadOnlyList<Record> records, CancellationToken cancellationToken)
+        public EncodedRows Encode(ReadOnlySpan<Record> records)
         {
-            if (before != null) await before(records);
+            var offsets = new List<long>();
+            long previous = -1;
+            foreach (var r in records)
+            {
+                if (r.Offset <= previous) Interlocked.Increment(ref OutOfOrderBatches);
+                previous = r.Offset;
+                if (r.IsActive) offsets.Add(r.Offset);
+            }
+            return new Part(offsets);
+        }
+
+        public async Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
+        {
+            if (before != null) await before(parts);
             Interlocked.Increment(ref Calls);
             var n = 0;
             long previous = -1;
             lock (Offsets)
             {
-                foreach (var r in records)
+                foreach (var p in parts.Cast<Part>())
                 {
-                    if (r.Offset <= previous) Interlocked.Increment(ref OutOfOrderBatches);
-                    previous = r.Offset;
-                    if (r.IsActive) { Offsets.Add(r.Offset); n++; }
+                    foreach (var o in p.Offsets)
+                    {
+                        if (o <= previous) Interlocked.Increment(ref OutOfOrderBatches);
+                        previous = o;
+                        Offsets.Add(o);
+                        n++;
+                    }
                 }
             }
             return n;
+        }
+
+        private sealed class Part : EncodedRows
+        {
+            public Part(List<long> offsets)
+            {
+                Offsets = offsets;
+                Rows = offsets.Count;
+            }
+            public List<long> Offsets { get; }
         }
     }
 
@@ -205,7 +232,7 @@ public class PipelineRunnerTests
         var (plan, _) = Plan();
         var source = new CountingSource(Messages(1000), 100);
         var sizes = new List<int>();
-        var sink = new RecordingSink(records => { lock (sizes) sizes.Add(records.Count); return Task.CompletedTask; });
+        var sink = new RecordingSink(parts => { lock (sizes) sizes.Add(parts.Sum(p => p.Rows)); return Task.CompletedTask; });
         var runner = new PipelineRunner(Settings(maxRows: 300, maxWait: TimeSpan.FromSeconds(30)), plan, source, sink, new CollectingFailed(), NullLogger.Instance, TimeProvider.System);
 
         await runner.RunAsync(CancellationToken.None, CancellationToken.None);

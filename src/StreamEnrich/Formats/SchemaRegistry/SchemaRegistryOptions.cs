@@ -41,6 +41,10 @@ internal sealed class SchemaRegistryOptions : IValidatableOptions
         User = format.RegistryUser,
         Password = format.RegistryPassword,
         Token = format.RegistryToken,
+        Timeout = format.RegistryTimeout,
+        MaxRetries = format.RegistryMaxRetries,
+        TlsCaFile = format.RegistryTlsCaFile,
+        TlsSkipVerify = format.RegistryTlsSkipVerify,
     };
 
     public IReadOnlyList<Uri> Urls() =>

@@ -132,6 +132,14 @@ internal sealed class ClickHouseHttpClient : IDisposable
         gz.Write(data);
     }
 
+    /// <summary>gzips several buffers, one after the other, as one gzip stream.</summary>
+    public static void Gzip(IEnumerable<ReadOnlyMemory<byte>> parts, RowBinaryWriter target)
+    {
+        target.Reset();
+        using var gz = new GZipStream(target.AsStream(), CompressionLevel.Fastest, leaveOpen: true);
+        foreach (var p in parts) gz.Write(p.Span);
+    }
+
     private Uri BuildUri(string? path, IEnumerable<KeyValuePair<string, string>>? query)
     {
         var sb = new StringBuilder();

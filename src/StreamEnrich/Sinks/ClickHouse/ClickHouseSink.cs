@@ -7,7 +7,31 @@ using StreamEnrich.Records;
 
 namespace StreamEnrich.Sinks.ClickHouse;
 
-/// <summary>What one <see cref="ClickHouseSink.InsertAsync"/> did.</summary>
+/// <summary>Rows of one chunk encoded as RowBinary in a pooled buffer, until their batch is inserted.</summary>
+internal sealed class RowBinaryRows : Pipeline.EncodedRows
+{
+    private ClickHouseSink? _owner;
+
+    internal RowBinaryRows(ClickHouseSink owner, RowBinaryWriter writer, int rows, int failedRows)
+    {
+        _owner = owner;
+        Writer = writer;
+        Rows = rows;
+        FailedRows = failedRows;
+        Bytes = writer.Position;
+    }
+
+    public RowBinaryWriter Writer { get; }
+    public int FailedRows { get; }
+
+    public override void Release()
+    {
+        var owner = Interlocked.Exchange(ref _owner, null);
+        owner?.ReturnWriter(Writer);
+    }
+}
+
+/// <summary>What one <see cref="ClickHouseSink.InsertAsync(IReadOnlyList{RowBinaryRows}, CancellationToken)"/> did.</summary>
 internal readonly record struct InsertResult(int RowsInserted, int RowsFailed, long BytesSent, int Attempts);
 
 /// <summary>
@@ -122,38 +146,80 @@ internal sealed class ClickHouseSink : IDisposable
     /// </summary>
     public async Task<InsertResult> InsertAsync(IReadOnlyList<Record> records, CancellationToken ct)
     {
-        if (!_bound) throw new InvalidOperationException("BindColumns has not run.");
-        var client = Client;
-        var raw = RentWriter();
-        var gz = _options.Compress ? RentWriter() : null;
+        var part = Encode(records is Record[] a ? a : [.. records]);
         try
         {
-            var (rows, failed) = Encode(records, raw);
-            if (rows == 0) return new InsertResult(0, failed, 0, 0);
-            ReadOnlyMemory<byte> body = raw.WrittenMemory;
-            if (gz is not null)
-            {
-                ClickHouseHttpClient.Gzip(raw.WrittenSpan, gz);
-                body = gz.WrittenMemory;
-            }
-            var attempts = await SendWithRetriesAsync(client, body, gz is not null, rows, ct).ConfigureAwait(false);
-            return new InsertResult(rows, failed, body.Length, attempts);
+            return await InsertAsync([part], ct).ConfigureAwait(false);
         }
         finally
         {
-            ReturnWriter(raw);
-            if (gz is not null) ReturnWriter(gz);
+            part.Release();
         }
     }
 
-    private (int Rows, int Failed) Encode(IReadOnlyList<Record> records, RowBinaryWriter w)
+    /// <summary>
+    /// Encodes the active records into a pooled buffer (thread-safe; the pipeline's parallel workers call it per chunk).
+    /// A record whose values cannot be converted is marked failed (<c>record.Fail("sink", reason)</c>) and left out.
+    /// The caller must <see cref="RowBinaryRows.Release"/> the result.
+    /// </summary>
+    public RowBinaryRows Encode(ReadOnlySpan<Record> records)
+    {
+        if (!_bound) throw new InvalidOperationException("BindColumns has not run.");
+        var w = RentWriter();
+        var (rows, failed) = Encode(records, w);
+        return new RowBinaryRows(this, w, rows, failed);
+    }
+
+    /// <summary>
+    /// Sends encoded parts as ONE insert (gzip-compressed when configured). Transient failures are retried with
+    /// exponential backoff and full jitter; permanent ones throw <see cref="ClickHouseSinkException"/>.
+    /// </summary>
+    public async Task<InsertResult> InsertAsync(IReadOnlyList<RowBinaryRows> parts, CancellationToken ct)
+    {
+        var client = Client;
+        int rows = 0, failed = 0;
+        foreach (var p in parts)
+        {
+            rows += p.Rows;
+            failed += p.FailedRows;
+        }
+        if (rows == 0) return new InsertResult(0, failed, 0, 0);
+        RowBinaryWriter? body = null;
+        try
+        {
+            ReadOnlyMemory<byte> content;
+            if (_options.Compress)
+            {
+                body = RentWriter();
+                ClickHouseHttpClient.Gzip(parts.Select(p => p.Writer.WrittenMemory), body);
+                content = body.WrittenMemory;
+            }
+            else if (parts.Count == 1)
+            {
+                content = parts[0].Writer.WrittenMemory;
+            }
+            else
+            {
+                body = RentWriter();
+                foreach (var p in parts) body.WriteBytes(p.Writer.WrittenSpan);
+                content = body.WrittenMemory;
+            }
+            var attempts = await SendWithRetriesAsync(client, content, _options.Compress, rows, ct).ConfigureAwait(false);
+            return new InsertResult(rows, failed, content.Length, attempts);
+        }
+        finally
+        {
+            if (body is not null) ReturnWriter(body);
+        }
+    }
+
+    private (int Rows, int Failed) Encode(ReadOnlySpan<Record> records, RowBinaryWriter w)
     {
         var columns = _columns!;
         var withDefaults = _useDefaultsFormat;
         int rows = 0, failed = 0;
-        for (var r = 0; r < records.Count; r++)
+        foreach (var record in records)
         {
-            var record = records[r];
             if (!record.IsActive) continue;
             var error = EncodeRow(record, columns, withDefaults, w);
             if (error is null) rows++;
@@ -217,7 +283,9 @@ internal sealed class ClickHouseSink : IDisposable
             attempt++;
             try
             {
+                var started = _time.GetTimestamp();
                 await client.InsertAsync(_insertQuery, body, gzipped, queryId, ct).ConfigureAwait(false);
+                _logger.LogDebug("Inserted {Rows} rows ({Bytes} bytes sent) into {Table} in {Ms:F0} ms.", rows, body.Length, TableName, _time.GetElapsedTime(started).TotalMilliseconds);
                 return attempt;
             }
             catch (ClickHouseServerException e) when (!e.IsRetryable)
@@ -296,9 +364,9 @@ internal sealed class ClickHouseSink : IDisposable
         }
     }
 
-    private RowBinaryWriter RentWriter() => _writers.TryTake(out var w) ? w : new RowBinaryWriter(256 * 1024);
+    private RowBinaryWriter RentWriter() => _writers.TryTake(out var w) ? w : new RowBinaryWriter(64 * 1024);
 
-    private void ReturnWriter(RowBinaryWriter w)
+    internal void ReturnWriter(RowBinaryWriter w)
     {
         w.Reset();
         if (w.Capacity > 256 * 1024 * 1024) w.Dispose(); // do not keep a huge buffer from an outlier batch

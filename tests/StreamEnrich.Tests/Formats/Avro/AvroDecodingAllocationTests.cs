@@ -1,16 +1,14 @@
-using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using StreamEnrich.Formats.Avro;
 using StreamEnrich.Records;
 
 namespace StreamEnrich.Tests.Formats.Avro;
 
 /// <summary>
-/// Decoding Avro into slots must cost less than merely tokenizing the same event as JSON (a lower bound for any
-/// JSON decoder), and must not allocate per message when only scalars and strings are declared.
+/// Decoding Avro into slots must not allocate per message when only scalars and strings are declared (deterministic,
+/// so asserted here). How fast it is next to JSON is measured by the benchmark, never by a timed test.
 /// </summary>
-public sealed class AvroDecodingPerformanceTests
+public sealed class AvroDecodingAllocationTests
 {
     private const string Schema = """
         {"type":"record","name":"Event","fields":[
@@ -61,22 +59,8 @@ public sealed class AvroDecodingPerformanceTests
         return [.. b];
     }
 
-    private static readonly byte[] JsonEvent = """
-        {"event_id":"0b7e4c2a-5f7d-4e0c-9a53-3c1b2f9d8e11","ts":1732060800123,"user_id":123456789,"session":"s-88a1f2","url":"https://shop.example.com/products/12345?utm_source=newsletter","referrer":"https://www.google.com/","duration_ms":5320,"score":0.875,"country":"NO","device":{"os":"android","mobile":true},"extra":{"campaign":"winter"}}
-        """u8.ToArray();
-
-    private static int TokenizeJson(byte[] json)
-    {
-        var reader = new Utf8JsonReader(json);
-        var n = 0;
-        while (reader.Read())
-            if (reader.TokenType is JsonTokenType.String) n += reader.ValueSpan.Length; // touch values as a decoder would
-            else if (reader.TokenType is JsonTokenType.Number && reader.TryGetInt64(out var l)) n += (int)l;
-        return n;
-    }
-
     [Fact]
-    public void Decode_TypicalEvent_FasterThanJsonTokenizingAndNoAllocation()
+    public void Decode_TypicalEvent_AllocatesNothingPerMessage()
     {
         var layout = new RecordLayout();
         foreach (var p in new[] { "event_id", "ts", "user_id", "session", "url", "referrer", "duration_ms", "score", "country", "device.os", "device.mobile" }) layout.Slot(p);
@@ -89,22 +73,10 @@ public sealed class AvroDecodingPerformanceTests
         Assert.Equal(Value.FromTimestampNanos(1732060800123L * 1_000_000), slots[layout.Slot("ts")]);
 
         const int n = 50_000;
-        long bestAvro = long.MaxValue, bestJson = long.MaxValue, allocated = 0;
-        var sink = 0;
-        for (var round = 0; round < 5; round++)
-        {
-            var sw = Stopwatch.StartNew();
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < n; i++) plan.Decode(avro, 0, avro.Length, slots);
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            bestAvro = Math.Min(bestAvro, sw.ElapsedTicks);
-            sw.Restart();
-            for (var i = 0; i < n; i++) sink += TokenizeJson(JsonEvent);
-            bestJson = Math.Min(bestJson, sw.ElapsedTicks);
-        }
-        Assert.NotEqual(0, sink);
+        plan.Decode(avro, 0, avro.Length, slots); // JIT
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < n; i++) plan.Decode(avro, 0, avro.Length, slots);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated < 4096, $"decoding {n} events allocated {allocated} bytes; scalar and string fields must not allocate");
-        Assert.True(bestAvro < bestJson,
-            $"Avro decode {bestAvro * 1e9 / Stopwatch.Frequency / n:F0} ns/event must beat JSON tokenizing {bestJson * 1e9 / Stopwatch.Frequency / n:F0} ns/event");
     }
 }

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Configuration;
+using StreamEnrich.DeadLetter;
+using StreamEnrich.Pipeline;
+using StreamEnrich.Records;
+using StreamEnrich.Sinks.ClickHouse;
+using StreamEnrich.Sources.File;
+
+namespace StreamEnrich.Cli;
+
+/// <summary>
+/// `bench --engine-only`: the engine's own ceiling, without Kafka or ClickHouse. Runs the pipeline over events in
+/// memory four times, adding one part each time (decode; + stages; + RowBinary encoding; + gzip), so the cost of each
+/// part shows as the drop in rows/s. Same dataflow, parallelism and batching as `run`.
+/// </summary>
+internal static class EngineBench
+{
+    public static async Task<int> RunAsync(string pipelineFile, int messages, CancellationToken ct)
+    {
+        using var loggers = Program.CreateLoggers("warning");
+        var registry = StageRegistry.CreateDefault();
+        var usersFile = Path.Combine(Path.GetTempPath(), $"streamenrich-users-{Environment.ProcessId}.csv");
+        SampleEvents.WriteUsersCsv(usersFile, 100_000);
+        Environment.SetEnvironmentVariable("USERS_FILE", usersFile);
+        try
+        {
+            var load = PipelineLoader.Load(pipelineFile, registry);
+            if (!load.Success) throw new InvalidOperationException(string.Join(Environment.NewLine, load.Errors));
+            var pipeline = load.Pipelines[0];
+            if (pipeline.Options.Sink.Schema.Count == 0) throw new UsageException("--engine-only needs the table columns inline (sink.schema)");
+            var gen = new SampleEvents(42, 100_000);
+            var payloads = new List<byte[]?>(messages);
+            for (long i = 0; i < messages; i++) payloads.Add(gen.Next(i));
+            Console.WriteLine($"engine-only: {messages:N0} events in memory, parallelism {pipeline.Options.Parallelism}, {Environment.ProcessorCount} cores");
+            foreach (var mode in new[] { Mode.Decode, Mode.Stages, Mode.Encode, Mode.Gzip })
+            {
+                for (var round = 0; round < 2; round++) // the first round warms up the JIT
+                {
+                    var (seconds, rows) = await RunOnceAsync(pipeline, registry, loggers, payloads, mode, ct).ConfigureAwait(false);
+                    if (round == 1) Console.WriteLine($"  {Describe(mode),-40} {messages / seconds,12:N0} msg/s  ({rows:N0} rows, {seconds:F2} s)");
+                }
+            }
+            return 0;
+        }
+        finally
+        {
+            File.Delete(usersFile);
+        }
+    }
+
+    private enum Mode { Decode, Stages, Encode, Gzip }
+
+    private static string Describe(Mode m) => m switch
+    {
+        Mode.Decode => "decode JSON",
+        Mode.Stages => "decode + stages",
+        Mode.Encode => "decode + stages + RowBinary",
+        _ => "decode + stages + RowBinary + gzip",
+    };
+
+    private static async Task<(double Seconds, long Rows)> RunOnceAsync(LoadedPipeline pipeline, StageRegistry registry, ILoggerFactory loggers,
+        List<byte[]?> payloads, Mode mode, CancellationToken ct)
+    {
+        var o = pipeline.Options;
+        var builder = new PipelineBuilder(registry, loggers, TimeProvider.System);
+        var errors = new List<ConfigError>();
+        var (layout, stages) = builder.BuildStages(pipeline, errors);
+        using var sink = new ClickHouseSink(o.Sink, loggers.CreateLogger("bench"), TimeProvider.System);
+        await sink.PrepareAsync(ct).ConfigureAwait(false);
+        sink.BindColumns(layout);
+        if (errors.Count > 0) throw new PipelineBuildException(errors);
+        layout.Freeze();
+        var plan = new ProcessingPlan(layout, PipelineBuilder.BuildDecoder(pipeline, layout, loggers), mode == Mode.Decode ? [] : stages);
+        var source = new MemoryChunkSource("bench", payloads, o.Source.ChunkSize);
+        var rowSink = new EncodingSink(sink, mode);
+        var settings = new RunnerSettings(pipeline.Name, o.Parallelism, o.Sink.InsertConcurrency, o.Batch, OnError.DeadLetter, TimeSpan.Zero);
+        var runner = new PipelineRunner(settings, plan, source, rowSink, new DiscardingDeadLetters(), loggers.CreateLogger("bench"), TimeProvider.System);
+        GC.Collect();
+        var sw = Stopwatch.StartNew();
+        await runner.RunAsync(CancellationToken.None, ct).ConfigureAwait(false);
+        return (sw.Elapsed.TotalSeconds, rowSink.Rows);
+    }
+
+    private sealed class EncodingSink(ClickHouseSink sink, Mode mode) : IRowSink
+    {
+        private long _rows;
+        public long Rows => Interlocked.Read(ref _rows);
+
+        public EncodedRows Encode(ReadOnlySpan<Record> records)
+        {
+            if (mode >= Mode.Encode) return sink.Encode(records);
+            var n = 0;
+            foreach (var r in records) if (r.IsActive) n++;
+            return new Counted(n);
+        }
+
+        public Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
+        {
+            var n = parts.Sum(p => p.Rows);
+            if (mode == Mode.Gzip)
+            {
+                using var gz = new RowBinaryWriter(1 << 20);
+                ClickHouseHttpClient.Gzip(parts.Cast<RowBinaryRows>().Select(p => p.Writer.WrittenMemory), gz);
+            }
+            Interlocked.Add(ref _rows, n);
+            return Task.FromResult(n);
+        }
+
+        private sealed class Counted : EncodedRows
+        {
+            public Counted(int rows) => Rows = rows;
+        }
+    }
+
+    private sealed class DiscardingDeadLetters : IDeadLetterSink
+    {
+        public Task WriteAsync(IReadOnlyList<Record> failed, CancellationToken ct) => Task.CompletedTask;
+        public string Description => "discarded (engine benchmark)";
+        public ValueTask DisposeAsync() => default;
+    }
+}
