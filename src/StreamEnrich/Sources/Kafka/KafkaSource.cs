@@ -96,7 +96,10 @@ internal sealed class KafkaSource : IDisposable
             ["auto.offset.reset"] = options.StartFrom,
             ["fetch.max.bytes"] = (50 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
             ["max.partition.fetch.bytes"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
-            ["queued.min.messages"] = "100000",
+            // librdkafka 2.0 stops fetching for about a second whenever its prefetch queue passes queued.min.messages;
+            // at 100k the queue runs dry during that pause (measured on the mock: ~120k msg/s instead of ~340k msg/s).
+            // The memory bound stays queued.max.messages.kbytes (64 MB by default).
+            ["queued.min.messages"] = "1000000",
         };
         foreach (var (key, value) in options.Properties)
             config[key] = value;
