@@ -229,6 +229,8 @@ internal sealed class KafkaSource : IDisposable
                     Emit(target, stop);
                 MaybeCommit();
             }
+            _logger.LogInformation("Pipeline {Pipeline}: stopped consuming after {Messages} messages; waiting for the pipeline to drain",
+                _pipeline, _messages);
             target.Complete();
             _stopped.TrySetResult();
             Linger();
@@ -488,7 +490,7 @@ internal sealed class KafkaSource : IDisposable
             if (lost)
             {
                 // The group already gave them to someone else: a commit would be refused, and must not be tried.
-                _logger.LogWarning("Pipeline {Pipeline}: lost {Count} partitions (session timed out?): {Partitions}; their unfinished records will be read again by the new owner",
+                _logger.LogWarning("Pipeline {Pipeline}: lost {Count} partitions: {Partitions} (the group went on without this member: session timeout, max.poll.interval.ms exceeded or a stale generation); records not committed are read again by their new owner",
                     _pipeline, partitions.Count, Describe(partitions.Select(p => p.TopicPartition)));
             }
             else
