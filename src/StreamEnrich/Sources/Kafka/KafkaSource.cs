@@ -327,7 +327,6 @@ internal sealed class KafkaSource : IDisposable
         _buildingBytes += message.Value?.Length ?? 0;
         _messages++;
         _bytes += size;
-        _positions[new PartitionKey(record.Topic, record.Partition)] = record.Offset + 1;
     }
 
     /// <summary>Hands the chunk being built to the pipeline, pausing the partitions while it has no room.</summary>
@@ -342,6 +341,8 @@ internal sealed class KafkaSource : IDisposable
         _buildingCount = 0;
         var offsets = _tracker.Register(chunk.Span); // before the send: the pipeline may complete it at once
         chunk.OffsetHandle = offsets;
+        foreach (var part in offsets.Parts)
+            _positions[part.Key] = part.Range.Last + 1;
 
         var send = target.SendAsync(chunk, stop);
         // A short wait is normal under load: block without polling (librdkafka keeps prefetching into its own
