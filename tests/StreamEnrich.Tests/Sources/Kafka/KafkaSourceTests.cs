@@ -347,6 +347,40 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task RunAsync_BrokerDownForAWhile_RecoversAndDeliversEverything()
+    {
+        if (kafka.Cluster is null) return; // fault injection needs the mock cluster
+        const int n = 2000;
+        var topic = kafka.CreateTopic(2);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 2, n / 2, Message);
+
+        var source = new KafkaSource(Options(topic, group), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        await WaitUntil(() => drainer.Records.Count >= n / 2, "first half");
+
+        kafka.Cluster.SetBrokerDown(1);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.False(run.IsCompleted, "a broker outage is not fatal");
+        }
+        finally
+        {
+            kafka.Cluster.SetBrokerUp(1);
+        }
+        kafka.Produce(topic, 2, n / 2, i => Message(i + n / 2));
+
+        await WaitUntil(() => drainer.Records.Count >= n, $"{n} records after the outage (got {drainer.Records.Count})");
+        await WaitUntil(() => kafka.Committed(topic, 2, group).Sum() == n, "commits at end offsets");
+        await Stop(source, run, stop, drainer);
+        Assert.Equal(n, drainer.Records.Select(r => BitConverter.ToInt32(r.Key!)).Distinct().Count());
+    }
+
+    [Fact]
     public async Task RunAsync_GroupAuthorizationFailed_FaultsNamingTheCause()
     {
         if (kafka.Cluster is null) return; // fault injection needs the mock cluster
