@@ -14,7 +14,7 @@ internal sealed record KafkaSourceMetrics(
 }
 
 /// <summary>One assigned partition. Offsets are -1 when not known yet.</summary>
-/// <param name="Position">Next offset the consumer will read.</param>
+/// <param name="Position">Offset after the last record handed to the pipeline.</param>
 /// <param name="Committed">Last offset committed by this source (the next offset to read after a restart).</param>
 /// <param name="HighWatermark">End of the partition as last seen by the consumer's fetches.</param>
 /// <param name="Lag">HighWatermark - Position, or -1 when either is unknown.</param>

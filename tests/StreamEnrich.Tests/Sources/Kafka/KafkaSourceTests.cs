@@ -129,6 +129,26 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task RunAsync_FewerMessagesThanChunkSize_HandsOverPartialChunkAtOnce()
+    {
+        var topic = kafka.CreateTopic(1);
+        var group = KafkaFixture.UniqueName("g");
+        var source = new KafkaSource(Options(topic, group, chunkSize: 500), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 8 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        await WaitUntil(() => source.GetMetrics().Partitions.Count == 1, "assignment");
+
+        kafka.Produce(topic, 1, 3, Message);
+        var produced = DateTime.UtcNow;
+        await WaitUntil(() => drainer.Records.Count == 3, "three records in a partial chunk", TimeSpan.FromSeconds(10));
+        Assert.True(DateTime.UtcNow - produced < TimeSpan.FromSeconds(2), "a partial chunk must not wait for more messages");
+        await Stop(source, run, stop, drainer);
+        Assert.Equal(3, kafka.Committed(topic, 1, group)[0]);
+    }
+
+    [Fact]
     public async Task CommitFinished_ChunksCompletedOutOfOrder_CommitsOnlyContiguousPrefix()
     {
         const int n = 100;
@@ -188,8 +208,10 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
     }
 
-    [Fact]
-    public async Task RunAsync_SecondMemberJoinsThenLeaves_NothingLostAndCommitsReachEnd()
+    [Theory]
+    [InlineData("range,roundrobin")] // eager: everything revoked on every rebalance
+    [InlineData("cooperative-sticky")] // incremental: only moved partitions are revoked
+    public async Task RunAsync_SecondMemberJoinsThenLeaves_NothingLostAndCommitsReachEnd(string strategy)
     {
         const int n = 4000;
         var topic = kafka.CreateTopic(4);
@@ -199,7 +221,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Func<Task> pace = () => slow ? Task.Delay(30) : Task.CompletedTask;
 
         var logA = new KafkaTestLogger();
-        var a = new KafkaSource(Options(topic, group, chunkSize: 20), "p", logA, TimeProvider.System);
+        var a = new KafkaSource(Options(topic, group, chunkSize: 20, properties: ("partition.assignment.strategy", strategy)), "p", logA, TimeProvider.System);
         var bufA = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 2 });
         using var stopA = new CancellationTokenSource();
         var runA = a.RunAsync(bufA, () => new Record(0), stopA.Token);
@@ -207,7 +229,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         await WaitUntil(() => drainA.Records.Count >= 200, "first member consuming");
 
         var logB = new KafkaTestLogger();
-        var b = new KafkaSource(Options(topic, group, chunkSize: 20), "p", logB, TimeProvider.System);
+        var b = new KafkaSource(Options(topic, group, chunkSize: 20, properties: ("partition.assignment.strategy", strategy)), "p", logB, TimeProvider.System);
         var bufB = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 2 });
         using var stopB = new CancellationTokenSource();
         var runB = b.RunAsync(bufB, () => new Record(0), stopB.Token);
@@ -226,7 +248,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.True(all.Count >= n);
         Assert.True(logA.Count("revoked") >= 1, "the first member saw a rebalance:\n" + logA);
         Assert.Equal(kafka.EndOffsets(topic, 4), kafka.Committed(topic, 4, group));
-        Console.WriteLine($"rebalance test: {all.Count - n} duplicates of {n}");
+        Console.WriteLine($"rebalance test ({strategy}): {all.Count - n} duplicates of {n}");
     }
 
     [Fact]
@@ -325,6 +347,40 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task RunAsync_BrokerDownForAWhile_RecoversAndDeliversEverything()
+    {
+        if (kafka.Cluster is null) return; // fault injection needs the mock cluster
+        const int n = 2000;
+        var topic = kafka.CreateTopic(2);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 2, n / 2, Message);
+
+        var source = new KafkaSource(Options(topic, group), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        await WaitUntil(() => drainer.Records.Count >= n / 2, "first half");
+
+        kafka.Cluster.SetBrokerDown(1);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.False(run.IsCompleted, "a broker outage is not fatal");
+        }
+        finally
+        {
+            kafka.Cluster.SetBrokerUp(1);
+        }
+        kafka.Produce(topic, 2, n / 2, i => Message(i + n / 2));
+
+        await WaitUntil(() => drainer.Records.Count >= n, $"{n} records after the outage (got {drainer.Records.Count})");
+        await WaitUntil(() => kafka.Committed(topic, 2, group).Sum() == n, "commits at end offsets");
+        await Stop(source, run, stop, drainer);
+        Assert.Equal(n, drainer.Records.Select(r => BitConverter.ToInt32(r.Key!)).Distinct().Count());
+    }
+
+    [Fact]
     public async Task RunAsync_GroupAuthorizationFailed_FaultsNamingTheCause()
     {
         if (kafka.Cluster is null) return; // fault injection needs the mock cluster
@@ -362,7 +418,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.Equal("false", c["enable.auto.commit"]);
         Assert.Equal("false", c["enable.auto.offset.store"]);
         Assert.Equal("4194304", c["max.partition.fetch.bytes"]);
-        Assert.Equal("100000", c["queued.min.messages"]);
+        Assert.Equal("1000000", c["queued.min.messages"]);
     }
 
     [Fact]
