@@ -13,9 +13,13 @@ mkdir -p "$results"
 
 dotnet build StreamEnrich.sln -c Release -nologo -clp:ErrorsOnly
 
-# The sample pipelines must stay valid, and the generated reference must match the code.
-dotnet src/StreamEnrich/bin/Release/net10.0/streamenrich.dll validate pipelines/
-dotnet src/StreamEnrich/bin/Release/net10.0/streamenrich.dll docs --check docs/reference.md
+# The sample pipelines must stay valid and pass their own tests, and the generated reference must match the code.
+# (Run all checks and the test suite before failing, so one run reports everything.)
+se() { dotnet src/StreamEnrich/bin/Release/net10.0/streamenrich.dll "$@"; }
+checks=0
+se validate pipelines/ || checks=1
+se test pipelines/ || checks=1
+se docs --check docs/reference.md || checks=1
 
 set +e
 dotnet test StreamEnrich.sln -c Release --no-build -nologo \
@@ -33,5 +37,6 @@ for f in $(find "$results" -name '*.trx'); do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get notExecuted)))
 done
+[ "$checks" -eq 0 ] || echo "test.sh: a pipeline check failed (see above)"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
-exit $status
+[ "$status" -eq 0 ] && [ "$checks" -eq 0 ]
