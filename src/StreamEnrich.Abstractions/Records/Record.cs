@@ -59,4 +59,20 @@ public sealed class Record
     }
 
     public ref Value this[int slot] => ref Fields[slot];
+
+    /// <summary>Clears the record for reuse (the engine pools records; nothing may keep a reference to a pooled one).</summary>
+    public void Reset()
+    {
+        Array.Clear(Fields);
+        Status = RecordStatus.Active;
+        FailedStage = null;
+        FailureReason = null;
+        Topic = "";
+        Partition = 0;
+        Offset = 0;
+        TimestampMs = 0;
+        Key = null;
+        Payload = null;
+        Headers = null;
+    }
 }

@@ -52,9 +52,12 @@ internal sealed partial class PipelineRunner
         _failed = failedSink;
         _logger = logger;
         _time = time;
+        _pool = new RecordPool(plan.Layout);
     }
 
     public PipelineMetrics Metrics { get; } = new();
+
+    private readonly RecordPool _pool;
 
     public string Name => _settings.Name;
 
@@ -137,7 +140,7 @@ internal sealed partial class PipelineRunner
         _ = insert.Completion.ContinueWith(OnFault, TaskScheduler.Default);
 
         using var status = StartStatusLog(ct);
-        var sourceTask = Task.Run(() => _source.RunAsync(decode, _plan.Layout.NewRecord, stopSource.Token), CancellationToken.None);
+        var sourceTask = Task.Run(() => _source.RunAsync(decode, _pool.Rent, stopSource.Token), CancellationToken.None);
         _ = sourceTask.ContinueWith(OnFault, TaskScheduler.Default);
 
         try
@@ -194,7 +197,7 @@ internal sealed partial class PipelineRunner
         if (_settings.OnError == OnError.Fail) ThrowOnFailed(chunk.Span);
         var encoded = _sink.Encode(chunk.Span);
         if (_settings.OnError == OnError.Fail) ThrowOnFailed(chunk.Span); // conversion failures found while encoding
-        chunk.Seal(encoded);
+        chunk.Seal(encoded, _pool);
     }
 
     private async Task InsertAsync(InsertBatch batch, CancellationToken ct)

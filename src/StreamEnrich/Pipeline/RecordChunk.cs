@@ -34,14 +34,19 @@ internal sealed class RecordChunk(Record[] records, int count)
     /// <summary>Records filtered out on purpose (after <see cref="Seal"/>).</summary>
     public int Filtered { get; private set; }
 
-    /// <summary>Keeps the encoded rows and the failed records, and releases everything else.</summary>
-    public void Seal(EncodedRows encoded)
+    /// <summary>Keeps the encoded rows and the failed records, and gives every other record back to <paramref name="pool"/>.</summary>
+    public void Seal(EncodedRows encoded, RecordPool? pool)
     {
         Encoded = encoded;
         foreach (var r in Span)
         {
-            if (r.Status == RecordStatus.Failed) (Failed ??= []).Add(r);
-            else if (r.Status == RecordStatus.Filtered) Filtered++;
+            if (r.Status == RecordStatus.Failed)
+            {
+                (Failed ??= []).Add(r);
+                continue;
+            }
+            if (r.Status == RecordStatus.Filtered) Filtered++;
+            pool?.Return(r);
         }
         _records = null;
     }
