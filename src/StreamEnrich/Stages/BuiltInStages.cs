@@ -2,6 +2,7 @@ using StreamEnrich.Configuration;
 using StreamEnrich.Stages.Cast;
 using StreamEnrich.Stages.Drop;
 using StreamEnrich.Stages.Filter;
+using StreamEnrich.Stages.JsonSchema;
 using StreamEnrich.Stages.Keep;
 using StreamEnrich.Stages.Lookup;
 using StreamEnrich.Stages.Rename;
@@ -15,6 +16,15 @@ internal static class BuiltInStages
 {
     public static IEnumerable<StageSpec> All =>
     [
+        StageSpec.Create<JsonSchemaStageOptions>("json_schema",
+            "Validates each message value against a JSON Schema (file or Schema Registry subject); an invalid record fails with every violation as `path: Kind`. " +
+            "Parses each payload a second time, so it costs CPU per message: put it first.",
+            static (o, c) => new JsonSchemaStage(o, c),
+            """
+            type: json_schema
+            file: ../schemas/web-event.schema.json
+            max_reason_length: 1000
+            """),
         StageSpec.Create<RenameStageOptions>("rename", "Moves fields to new names; the old field becomes missing.",
             static (o, c) => new RenameStage(o, c),
             """

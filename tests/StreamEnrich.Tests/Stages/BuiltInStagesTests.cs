@@ -13,7 +13,7 @@ public partial class BuiltInStagesTests
     [Fact]
     public void All_ContainsEveryBuiltInStageOnce()
     {
-        Assert.Equal(["cast", "drop", "filter", "keep", "lookup", "rename", "set", "timestamp"], BuiltInStages.All.Select(s => s.Type).Order());
+        Assert.Equal(["cast", "drop", "filter", "json_schema", "keep", "lookup", "rename", "set", "timestamp"], BuiltInStages.All.Select(s => s.Type).Order());
     }
 
     [Theory]

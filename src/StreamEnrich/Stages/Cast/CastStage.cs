@@ -10,7 +10,7 @@ namespace StreamEnrich.Stages.Cast;
 /// decimal(S) only when no digit is lost; timestamp from ISO-8601 strings (UTC when no offset) or dates;
 /// date from <c>yyyy-MM-dd</c> strings or timestamps (UTC day); uuid from text or 16 bytes. Anything else fails.
 /// </summary>
-internal sealed class CastStage : IRecordStage
+internal sealed class CastStage : IRecordStage, IOutputSchemaStage
 {
     private readonly string _stageName;
     private readonly int[] _slots;
@@ -48,6 +48,18 @@ internal sealed class CastStage : IRecordStage
                 return;
             }
             v = result;
+        }
+    }
+
+    /// <summary>Each field takes the target's type; null and missing stay, so nullability is kept.</summary>
+    public void Apply(OutputSchema schema)
+    {
+        for (var i = 0; i < _names.Length; i++)
+        {
+            var existing = schema.Find(_names[i]);
+            if (existing is null)
+                schema.Note($"cast '{_names[i]}': not in the input schema; typed Nullable({_targets[i].ClickHouseType(null)})");
+            schema.Set(_names[i], _targets[i].ClickHouseType(existing?.Type), existing?.Nullable ?? true);
         }
     }
 

@@ -32,5 +32,22 @@ internal readonly record struct CastTarget(CastKind Kind, int Scale)
         return false;
     }
 
+    /// <summary>
+    /// The ClickHouse column type of the cast's result: Int64, Float64, Bool (ClickHouse 22.1+; older servers have
+    /// UInt8), Decimal(38, S), String, DateTime64(3, 'UTC') (or the source's DateTime64 precision when it had one),
+    /// Date32, UUID.
+    /// </summary>
+    public string ClickHouseType(string? sourceType) => Kind switch
+    {
+        CastKind.Int => "Int64",
+        CastKind.Float => "Float64",
+        CastKind.Bool => "Bool",
+        CastKind.Decimal => string.Create(CultureInfo.InvariantCulture, $"Decimal(38, {Scale})"),
+        CastKind.String => "String",
+        CastKind.Timestamp => sourceType is not null && sourceType.StartsWith("DateTime64(", StringComparison.Ordinal) ? sourceType : Pipeline.Schema.OutputTypes.Timestamp(),
+        CastKind.Date => "Date32",
+        _ => "UUID",
+    };
+
     public override string ToString() => Kind == CastKind.Decimal ? $"decimal({Scale})" : Kind.ToString().ToLowerInvariant();
 }

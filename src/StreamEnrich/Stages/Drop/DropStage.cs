@@ -3,7 +3,7 @@ using StreamEnrich.Records;
 namespace StreamEnrich.Stages.Drop;
 
 /// <summary>Removes fields: each listed field becomes missing.</summary>
-internal sealed class DropStage(DropStageOptions options, IStageBuildContext context) : IRecordStage
+internal sealed class DropStage(DropStageOptions options, IStageBuildContext context) : IRecordStage, IOutputSchemaStage
 {
     private readonly int[] _slots = [.. options.Fields.Distinct(StringComparer.Ordinal).Select(context.Field)];
 
@@ -11,5 +11,11 @@ internal sealed class DropStage(DropStageOptions options, IStageBuildContext con
     {
         var fields = record.Fields;
         foreach (var slot in _slots) fields[slot] = Value.Missing;
+    }
+
+    /// <summary>The dropped fields are no columns.</summary>
+    public void Apply(OutputSchema schema)
+    {
+        foreach (var f in options.Fields) schema.Remove(f);
     }
 }

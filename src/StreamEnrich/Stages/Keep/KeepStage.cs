@@ -7,8 +7,9 @@ namespace StreamEnrich.Stages.Keep;
 /// stages or the sink's columns) are cleared too: the set of slots to clear is computed from the frozen
 /// layout on first use.
 /// </summary>
-internal sealed class KeepStage : IRecordStage
+internal sealed class KeepStage : IRecordStage, IOutputSchemaStage
 {
+    private readonly List<string> _names;
     private readonly RecordLayout _layout;
     private readonly HashSet<int> _keep;
     private int[]? _clear;
@@ -18,6 +19,7 @@ internal sealed class KeepStage : IRecordStage
         _layout = context.Layout ?? throw new InvalidOperationException(
             $"Stage '{context.StageName}': keep needs the pipeline's record layout, but this host's IStageBuildContext.Layout is null.");
         _keep = [.. options.Fields.Select(context.Field)];
+        _names = [.. options.Fields];
     }
 
     public void Process(Record record)
@@ -26,6 +28,9 @@ internal sealed class KeepStage : IRecordStage
         var fields = record.Fields;
         foreach (var slot in clear) fields[slot] = Value.Missing;
     }
+
+    /// <summary>Only the listed fields stay (Kafka metadata is never a listed field of the schema, so it stays too).</summary>
+    public void Apply(OutputSchema schema) => schema.RemoveAllExcept(_names);
 
     private int[] Init(Record record)
     {

@@ -8,8 +8,9 @@ namespace StreamEnrich.Stages.Lookup;
 /// record fields. The table is immutable; with <c>reload</c> a changed file is loaded in the background and the
 /// reference swapped, so <see cref="Process"/> never locks.
 /// </summary>
-internal sealed class LookupStage : IRecordStage, IDisposable
+internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposable
 {
+    private readonly string[] _targetNames;
     private readonly string _stageName;
     private readonly string _fieldName;
     private readonly string _path;
@@ -36,6 +37,7 @@ internal sealed class LookupStage : IRecordStage, IDisposable
         _columns = [.. options.Columns.Keys];
         _keySlot = context.Field(options.Field);
         _targets = [.. options.Columns.Values.Select(context.Field)];
+        _targetNames = [.. options.Columns.Values];
         _onMiss = options.OnMiss;
         _missValues = new Value[_targets.Length];
         var i = 0;
@@ -55,6 +57,27 @@ internal sealed class LookupStage : IRecordStage, IDisposable
 
     /// <summary>Rows in the current table.</summary>
     public int RowCount => Volatile.Read(ref _table).Count;
+
+    /// <summary>
+    /// Each target field is a String (CSV cells are text; JSON-lines values are typed per row, so String is the safe
+    /// column; change it when the file's values are numbers). Nullable, except when every record that passes has the
+    /// field set: on_miss drop or fail (CSV), or default with a non-null default for it.
+    /// </summary>
+    public void Apply(OutputSchema schema)
+    {
+        if (_format == LookupFileFormat.Jsonl)
+            schema.Note($"lookup '{_stageName}': JSON-lines values typed Nullable(String); use the file's value types if they are not text");
+        for (var i = 0; i < _targetNames.Length; i++)
+        {
+            var alwaysSet = _format == LookupFileFormat.Csv && _onMiss switch
+            {
+                LookupMissBehavior.Drop or LookupMissBehavior.Fail => true,
+                LookupMissBehavior.Default => !_missValues[i].IsNullOrMissing,
+                _ => false,
+            };
+            schema.Set(_targetNames[i], "String", !alwaysSet);
+        }
+    }
 
     public void Process(Record record)
     {

@@ -3,8 +3,9 @@ using StreamEnrich.Records;
 namespace StreamEnrich.Stages.Rename;
 
 /// <summary>Moves field values to new paths.</summary>
-internal sealed class RenameStage : IRecordStage
+internal sealed class RenameStage : IRecordStage, IOutputSchemaStage
 {
+    private readonly (string From, string To)[] _names;
     private readonly int[] _from;
     private readonly int[] _to;
 
@@ -12,6 +13,7 @@ internal sealed class RenameStage : IRecordStage
     {
         _from = new int[options.Fields.Count];
         _to = new int[options.Fields.Count];
+        _names = [.. options.Fields.Select(kv => (kv.Key, kv.Value))];
         var i = 0;
         foreach (var (from, to) in options.Fields)
         {
@@ -31,5 +33,13 @@ internal sealed class RenameStage : IRecordStage
             fields[_to[i]] = source;
             source = Value.Missing;
         }
+    }
+
+    /// <summary>Each field moves to its new name, keeping its type and position.</summary>
+    public void Apply(OutputSchema schema)
+    {
+        foreach (var (from, to) in _names)
+            if (!schema.Rename(from, to))
+                schema.Note($"rename: '{from}' is not in the input schema, so '{to}' is not typed");
     }
 }

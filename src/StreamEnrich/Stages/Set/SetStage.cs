@@ -1,11 +1,13 @@
 using System.Text;
+using StreamEnrich.Pipeline.Schema;
 using StreamEnrich.Records;
 
 namespace StreamEnrich.Stages.Set;
 
 /// <summary>Sets a field to a constant, a copy of another field, or a template over other fields.</summary>
-internal sealed class SetStage : IRecordStage
+internal sealed class SetStage : IRecordStage, IOutputSchemaStage
 {
+    private readonly string? _fromName;
     [ThreadStatic] private static char[]? t_buffer;
 
     private readonly string _stageName;
@@ -33,6 +35,7 @@ internal sealed class SetStage : IRecordStage
         {
             _mode = Mode.Copy;
             _fromSlot = context.Field(options.From);
+            _fromName = options.From;
         }
         else if (options.Template is not null)
         {
@@ -71,6 +74,48 @@ internal sealed class SetStage : IRecordStage
                 RenderTemplate(record);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A constant types the field by its value (Int64, Float64, Bool, String...; null keeps the type and makes it
+    /// Nullable); a copy takes the source's type; a template is String (never null: a missing placeholder either
+    /// fails the record or renders empty).
+    /// </summary>
+    public void Apply(OutputSchema schema)
+    {
+        var existing = schema.Find(_field);
+        string type;
+        bool nullable;
+        switch (_mode)
+        {
+            case Mode.Constant:
+                type = OutputTypes.ForConstant(_constant) ?? existing?.Type ?? "String";
+                nullable = _constant.IsNullOrMissing;
+                break;
+            case Mode.Copy:
+                if (schema.Find(_fromName!) is { } source)
+                {
+                    (type, nullable) = (source.Type, source.Nullable);
+                }
+                else
+                {
+                    schema.Note($"set '{_field}': source '{_fromName}' is not in the input schema; typed Nullable(String)");
+                    (type, nullable) = ("String", true);
+                }
+                break;
+            default:
+                (type, nullable) = ("String", false);
+                break;
+        }
+        if (_ifMissing && existing is not null)
+        {
+            // Only missing/null values are replaced: a present value keeps its type.
+            if (existing.Type != type)
+                schema.Note($"set '{_field}' (if_missing): fills a {existing.Type} field with a {type} value; typed {existing.Type}");
+            type = existing.Type;
+            nullable = existing.Nullable && nullable;
+        }
+        schema.Set(_field, type, nullable);
     }
 
     private void RenderTemplate(Record record)

@@ -1,11 +1,13 @@
 using System.Globalization;
+using StreamEnrich.Pipeline.Schema;
 using StreamEnrich.Records;
 
 namespace StreamEnrich.Stages.Timestamp;
 
 /// <summary>Parses a field into a timestamp (nanoseconds since the epoch) trying the configured formats in order.</summary>
-internal sealed class TimestampStage : IRecordStage
+internal sealed class TimestampStage : IRecordStage, IOutputSchemaStage
 {
+    private readonly string _targetName;
     private const long TicksToNanos = 100;
 
     private readonly string _stageName;
@@ -23,11 +25,25 @@ internal sealed class TimestampStage : IRecordStage
         _field = options.Field;
         _source = context.Field(options.Field);
         _target = context.Field(options.Target ?? options.Field);
+        _targetName = options.Target ?? options.Field;
         _formats = [.. options.Formats.Select(TimestampFormat.Parse)];
         if (TimestampStageOptions.TryFindZone(options.Timezone, out var zone) is { } error) throw new ArgumentException(error, nameof(options));
         _zone = zone == TimeZoneInfo.Utc ? null : zone;
         _required = options.Required;
         _formatList = "[" + string.Join(", ", _formats.Select(f => f.Text)) + "]";
+    }
+
+    /// <summary>
+    /// The target becomes DateTime64(3, 'UTC'), or (6)/(9) when the formats include epoch_us/epoch_ns, or keeps the
+    /// precision of a source that already is a DateTime64 (it is passed through). Nullable unless <c>required</c>.
+    /// </summary>
+    public void Apply(OutputSchema schema)
+    {
+        var source = schema.Find(_field);
+        var precision = _formats.Any(f => f.Kind == TimestampFormatKind.EpochNanos) ? 9
+            : _formats.Any(f => f.Kind == TimestampFormatKind.EpochMicros) ? 6 : 3;
+        var type = source is not null && source.Type.StartsWith("DateTime64(", StringComparison.Ordinal) ? source.Type : OutputTypes.Timestamp(precision);
+        schema.Set(_targetName, type, !_required && (source?.Nullable ?? true));
     }
 
     public void Process(Record record)
