@@ -79,12 +79,21 @@ internal static class BenchCommand
                 ["USERS_FILE"] = usersFile,
             };
 
+            // Each format's backlog is produced just before its run, so its latencies do not include the other run.
             Produced? jsonProduced = null, avroProduced = null;
+            var results = new List<Result>();
+            var exit = 0;
             if (runJson || !skipBaseline)
             {
                 Console.WriteLine($"bench: producing {messages:N0} JSON events to the embedded broker at {brokers} ...");
                 jsonProduced = await ProduceAsync(brokers, Topic, messages, partitions, (g, i) => g.Next(i)).ConfigureAwait(false);
                 Console.WriteLine($"bench: produced in {jsonProduced.Elapsed.TotalSeconds:F1} s ({jsonProduced.Bytes / (double)messages:F0} B/message avg); {messages - jsonProduced.Heartbeats:N0} rows expected after the filter");
+            }
+            if (runJson)
+            {
+                var r = await MeasureAsync("streamenrich JSON (rename+timestamp+cast+filter+lookup)", pipelineFile, jsonProduced!, messages, partitions, sql, ch, env, dir, "streamenrich.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
+                results.Add(r);
+                exit |= r.ExitCode;
             }
             if (runAvro)
             {
@@ -95,22 +104,10 @@ internal static class BenchCommand
                 Console.WriteLine($"bench: producing {messages:N0} Avro events (Confluent wire format, schema id {schemaId} at {registry.Url}) ...");
                 avroProduced = await ProduceAsync(brokers, AvroTopic, messages, partitions, (g, i) => g.NextAvro(i, schemaId)).ConfigureAwait(false);
                 Console.WriteLine($"bench: produced in {avroProduced.Elapsed.TotalSeconds:F1} s ({avroProduced.Bytes / (double)messages:F0} B/message avg)");
-            }
-
-            var results = new List<Result>();
-            var exit = 0;
-            if (runJson)
-            {
-                var r = await MeasureAsync("streamenrich JSON (rename+timestamp+cast+filter+lookup)", pipelineFile, jsonProduced!, messages, partitions, sql, ch, env, dir, "streamenrich.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
+                var r = await MeasureAsync("streamenrich Avro (same stages, same table)", avroPipelineFile, avroProduced, messages, partitions, sql, ch, env, dir, "streamenrich-avro.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
                 results.Add(r);
                 exit |= r.ExitCode;
-            }
-            if (runAvro)
-            {
-                var r = await MeasureAsync("streamenrich Avro (same stages, same table)", avroPipelineFile, avroProduced!, messages, partitions, sql, ch, env, dir, "streamenrich-avro.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
-                results.Add(r);
-                exit |= r.ExitCode;
-                Console.WriteLine($"bench: the embedded schema registry answered {registry!.Requests} request(s)");
+                Console.WriteLine($"bench: the embedded schema registry answered {registry.Requests} request(s)");
             }
 
             // --- Baseline ---
