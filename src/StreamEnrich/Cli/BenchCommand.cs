@@ -141,7 +141,8 @@ internal static class BenchCommand
                 foreach (var r in results)
                 {
                     Console.WriteLine($"ratio {r.Name.Split(' ')[1]} / baseline rows/s, end to end: {r.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
-                    Console.WriteLine($"ratio {r.Name.Split(' ')[1]} steady state / baseline end to end: {r.Rows / r.SteadySeconds / baseline.RowsPerSecond:F2}x");
+                    if (!double.IsNaN(r.SteadySeconds))
+                        Console.WriteLine($"ratio {r.Name.Split(' ')[1]} steady state / baseline end to end: {r.Rows / r.SteadySeconds / baseline.RowsPerSecond:F2}x");
                 }
             if (results.Count == 2)
                 Console.WriteLine($"ratio Avro / JSON rows/s, end to end: {results[1].RowsPerSecond / results[0].RowsPerSecond:F2}x; payload bytes Avro / JSON: {avroProduced!.Bytes / (double)jsonProduced!.Bytes:F2}");
@@ -244,7 +245,8 @@ internal static class BenchCommand
         var rssTrail = string.Join(" ", rssSamples.Where((_, i) => i % Math.Max(1, rssSamples.Count / 12) == 0).Select(s => $"{s.Seconds:F0}s:{s.Rss / 1048576}MB"));
         return new Result(name, expectedRows, seconds, peakRss, Percentile(latencies, 0.5), Percentile(latencies, 0.99), exit)
         {
-            SteadySeconds = seconds - firstRowAt,
+            // Less than one poll interval between the first and the last row seen means too few rows to tell.
+            SteadySeconds = seconds - firstRowAt >= pollInterval.TotalSeconds ? seconds - firstRowAt : double.NaN,
             LogFile = logFile,
             RssTrail = rssTrail,
         };
