@@ -22,6 +22,7 @@ internal static class Program
           streamenrich demo [--events 20000]         local ClickHouse + embedded Kafka + pipelines/web-events.yaml
           streamenrich bench [--messages 1000000]    benchmark against the kcat | clickhouse-client baseline
               [--engine-only]                        the engine alone (no Kafka/ClickHouse), part by part
+              [--format json|avro|both]              payloads: JSON (default), Avro with a registry, or both side by side
           streamenrich kafka-mock [--topic name:partitions ...]  run an embedded Kafka broker (librdkafka mock cluster)
 
         Environment: ${VAR} and ${VAR:-default} in pipeline files are replaced from the environment.

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using StreamEnrich.Formats.SchemaRegistry.Embedded;
 using StreamEnrich.Pipeline;
 
 namespace StreamEnrich.Cli;
@@ -14,12 +15,15 @@ namespace StreamEnrich.Cli;
 ///     as a separate process, measured for rows/s until the last row is queryable, peak RSS, and
 ///     produce-to-queryable latency per message (resolution: the poll interval), and
 /// (2) the raw baseline `kcat -C -e | clickhouse-client INSERT ... FORMAT JSONEachRow` on the same data;
-/// both printed with their ratio. Separate processes keep the broker's memory (it holds the whole backlog) out of
+/// both printed with their ratio. With <c>--format avro</c> the same events go Avro-encoded (Confluent wire format,
+/// schemas/web-event.avsc served by an <see cref="EmbeddedSchemaRegistry"/> in this process) through
+/// pipelines/web-events-avro.yaml instead; <c>--format both</c> runs JSON then Avro and prints them side by side. Separate processes keep the broker's memory (it holds the whole backlog) out of
 /// StreamEnrich's RSS.
 /// </summary>
 internal static class BenchCommand
 {
     private const string Topic = "web-events";
+    private const string AvroTopic = "web-events-avro";
 
     public static async Task<int> RunAsync(CommandLine cmd, ShutdownSignals signals)
     {
@@ -28,100 +32,83 @@ internal static class BenchCommand
         var partitions = (int)cmd.LongOption("partitions", Math.Max(8, (messages + 7_999) / 8_000));
         var users = (int)cmd.LongOption("users", 100_000);
         var pipelineFile = Path.GetFullPath(cmd.Option("pipeline") ?? Path.Combine("pipelines", "web-events.yaml"));
+        var avroPipelineFile = Path.GetFullPath(cmd.Option("avro-pipeline") ?? Path.Combine("pipelines", "web-events-avro.yaml"));
+        var format = cmd.Option("format") ?? "json";
         var skipBaseline = cmd.Flag("skip-baseline");
         var outFile = cmd.Option("out");
         var pollInterval = cmd.DurationOption("poll-interval", TimeSpan.FromMilliseconds(200));
         var engineOnly = cmd.Flag("engine-only");
         var logLevel = cmd.Option("log-level");
         cmd.EnsureAllUsed();
-        if (engineOnly) return await EngineBench.RunAsync(pipelineFile, messages, signals.Abort).ConfigureAwait(false);
-        if (!File.Exists(pipelineFile)) throw new UsageException($"{pipelineFile} not found; run from the repository root or pass --pipeline");
+        if (format is not ("json" or "avro" or "both")) throw new UsageException($"--format must be json, avro or both, got '{format}'");
+        var runJson = format is "json" or "both";
+        var runAvro = format is "avro" or "both";
+        if (engineOnly)
+            return await EngineBench.RunAsync(runJson ? pipelineFile : null, runAvro ? avroPipelineFile : null, messages, signals.Abort).ConfigureAwait(false);
+        foreach (var f in (runJson ? new[] { pipelineFile } : []).Concat(runAvro ? [avroPipelineFile] : []))
+            if (!File.Exists(f)) throw new UsageException($"{f} not found; run from the repository root or pass --pipeline / --avro-pipeline");
         if (messages / partitions > 10_000) throw new UsageException($"{messages} messages over {partitions} partitions exceeds the embedded broker's retention (~5 MB per partition, ~10,000 of these events); raise --partitions");
 
         var dir = Path.Combine(Path.GetTempPath(), "streamenrich-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         var children = new List<Process>();
         using var clickhouse = Adapters.CreateLocalClickHouse(Path.Combine(dir, "clickhouse"));
+        EmbeddedSchemaRegistry? registry = null;
         try
         {
-            Console.WriteLine($"bench: {messages:N0} messages, {partitions} partitions, {users:N0}-row lookup table; {Environment.ProcessorCount} cores; work dir {dir}");
+            Console.WriteLine($"bench: {messages:N0} messages, {partitions} partitions, {users:N0}-row lookup table, format {format}; {Environment.ProcessorCount} cores; work dir {dir}");
             await clickhouse.StartAsync(ct: signals.Abort).ConfigureAwait(false);
             var url = clickhouse.Url.ToString().TrimEnd('/');
             var ch = new ClickHouseQueries(url);
             var chVersion = await ch.QueryAsync("SELECT version()").ConfigureAwait(false);
 
             var bootstrapFile = Path.Combine(dir, "bootstrap.txt");
-            var broker = StartSelf(["kafka-mock", "--topic", $"{Topic}:{partitions.ToString(CultureInfo.InvariantCulture)},{Topic}-dlq:1", "--bootstrap-file", bootstrapFile], new Dictionary<string, string>(), Path.Combine(dir, "broker.log"));
+            var p = partitions.ToString(CultureInfo.InvariantCulture);
+            var topics = string.Join(",", (runJson || !skipBaseline ? new[] { $"{Topic}:{p}", $"{Topic}-dlq:1" } : []).Concat(runAvro ? [$"{AvroTopic}:{p}", $"{AvroTopic}-dlq:1"] : []));
+            var broker = StartSelf(["kafka-mock", "--topic", topics, "--bootstrap-file", bootstrapFile], new Dictionary<string, string>(), Path.Combine(dir, "broker.log"));
             children.Add(broker);
             var brokers = await WaitForFileAsync(bootstrapFile, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
             var usersFile = Path.Combine(dir, "users.csv");
             SampleEvents.WriteUsersCsv(usersFile, users);
             var sql = await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(pipelineFile)!, "..", "schemas", "web_events.sql")).ConfigureAwait(false);
-            await ch.ExecuteAsync(sql).ConfigureAwait(false);
-
-            Console.WriteLine($"bench: producing {messages:N0} events to the embedded broker at {brokers} ...");
-            var produced = await ProduceAsync(brokers, messages, partitions).ConfigureAwait(false);
-            var expectedRows = messages - produced.Heartbeats;
-            Console.WriteLine($"bench: produced in {produced.Elapsed.TotalSeconds:F1} s ({produced.Bytes / (double)messages:F0} B/message avg); {expectedRows:N0} rows expected after the filter");
-
-            // --- StreamEnrich ---
             var env = new Dictionary<string, string>
             {
                 ["KAFKA_BROKERS"] = brokers,
                 ["CLICKHOUSE_URL"] = url,
                 ["USERS_FILE"] = usersFile,
             };
-            var started = Stopwatch.GetTimestamp();
-            var startedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var run = StartSelf(["run", pipelineFile, "--status-interval", "5s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, "streamenrich.log"));
-            children.Add(run);
-            var visible = new long[partitions];
-            Array.Fill(visible, -1);
-            var latencies = new List<double>(messages);
-            var nextUnseen = new int[partitions];
-            long peakRss = 0, rss = 0;
-            long count = 0;
-            double firstRowAt = double.NaN;
-            var rssSamples = new List<(double Seconds, long Rss)>();
-            while (count < expectedRows)
+
+            // Each format's backlog is produced just before its run, so its latencies do not include the other run.
+            Produced? jsonProduced = null, avroProduced = null;
+            var results = new List<Result>();
+            var exit = 0;
+            if (runJson || !skipBaseline)
             {
-                if (run.HasExited) throw new InvalidOperationException($"streamenrich exited with code {run.ExitCode} before all rows arrived; see {Path.Combine(dir, "streamenrich.log")}");
-                if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(20)) throw new TimeoutException($"only {count} of {expectedRows} rows arrived within 20 minutes");
-                (rss, var hwm) = ReadRss(run.Id);
-                peakRss = Math.Max(peakRss, Math.Max(rss, hwm));
-                rssSamples.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, rss));
-                var rows = await ch.QueryAsync("SELECT kafka_partition, max(kafka_offset), count() FROM web_events GROUP BY kafka_partition FORMAT TabSeparated").ConfigureAwait(false);
-                var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                count = 0;
-                foreach (var line in rows.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    var f = line.Split('\t');
-                    var p = int.Parse(f[0], CultureInfo.InvariantCulture);
-                    visible[p] = long.Parse(f[1], CultureInfo.InvariantCulture);
-                    count += long.Parse(f[2], CultureInfo.InvariantCulture);
-                }
-                for (var p = 0; p < partitions; p++)
-                {
-                    var list = produced.TimesByPartition[p];
-                    while (nextUnseen[p] < list.Count && list[nextUnseen[p]].Offset <= visible[p])
-                    {
-                        latencies.Add(nowMs - list[nextUnseen[p]].TimestampMs);
-                        nextUnseen[p]++;
-                    }
-                }
-                if (count > 0 && double.IsNaN(firstRowAt)) firstRowAt = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                if (count < expectedRows) await Task.Delay(pollInterval).ConfigureAwait(false);
+                Console.WriteLine($"bench: producing {messages:N0} JSON events to the embedded broker at {brokers} ...");
+                jsonProduced = await ProduceAsync(brokers, Topic, messages, partitions, (g, i) => g.Next(i)).ConfigureAwait(false);
+                Console.WriteLine($"bench: produced in {jsonProduced.Elapsed.TotalSeconds:F1} s ({jsonProduced.Bytes / (double)messages:F0} B/message avg); {messages - jsonProduced.Heartbeats:N0} rows expected after the filter");
             }
-            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            (_, var finalHwm) = ReadRss(run.Id);
-            peakRss = Math.Max(peakRss, finalHwm);
-            var exit = await StopAsync(run, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-            var exact = await ch.QueryAsync("SELECT count(), uniqExact(kafka_partition, kafka_offset) FROM web_events FORMAT TabSeparated").ConfigureAwait(false);
-            latencies.Sort();
-            var se = new Result("streamenrich (rename+timestamp+cast+filter+lookup)", expectedRows, seconds, peakRss,
-                Percentile(latencies, 0.5), Percentile(latencies, 0.99), exit) { SteadySeconds = seconds - firstRowAt };
-            Console.WriteLine($"bench: streamenrich done: {exact.Replace('\t', ' ')} (count, distinct offsets); exit code {exit}");
+            if (runJson)
+            {
+                var r = await MeasureAsync("streamenrich JSON (rename+timestamp+cast+filter+lookup)", pipelineFile, jsonProduced!, messages, partitions, sql, ch, env, dir, "streamenrich.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
+                results.Add(r);
+                exit |= r.ExitCode;
+            }
+            if (runAvro)
+            {
+                // The schema is served by a registry inside this process (GET /schemas/ids/{id}), as a real one would.
+                registry = EmbeddedSchemaRegistry.Start(firstId: 1);
+                var schemaId = registry.Register(await File.ReadAllTextAsync(WebEventSchemaPath(avroPipelineFile)).ConfigureAwait(false));
+                env["SCHEMA_REGISTRY_URL"] = registry.Url;
+                Console.WriteLine($"bench: producing {messages:N0} Avro events (Confluent wire format, schema id {schemaId} at {registry.Url}) ...");
+                avroProduced = await ProduceAsync(brokers, AvroTopic, messages, partitions, (g, i) => g.NextAvro(i, schemaId)).ConfigureAwait(false);
+                Console.WriteLine($"bench: produced in {avroProduced.Elapsed.TotalSeconds:F1} s ({avroProduced.Bytes / (double)messages:F0} B/message avg)");
+                var r = await MeasureAsync("streamenrich Avro (same stages, same table)", avroPipelineFile, avroProduced, messages, partitions, sql, ch, env, dir, "streamenrich-avro.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
+                results.Add(r);
+                exit |= r.ExitCode;
+                Console.WriteLine($"bench: the embedded schema registry answered {registry.Requests} request(s)");
+            }
 
             // --- Baseline ---
             Result? baseline = null;
@@ -130,39 +117,53 @@ internal static class BenchCommand
                 await ch.ExecuteAsync("CREATE TABLE bench_raw (ts String, user_id String, session String, event String, url String, ip String, ua String, price Float64, tags Array(String)) ENGINE = MergeTree ORDER BY tuple()").ConfigureAwait(false);
                 var b0 = Stopwatch.GetTimestamp();
                 var shell = $"kcat -C -b {brokers} -t {Topic} -o beginning -e -q | clickhouse-client --host 127.0.0.1 --port {clickhouse.TcpPort.ToString(CultureInfo.InvariantCulture)} --query 'INSERT INTO bench_raw FORMAT JSONEachRow'";
-                using var p = Process.Start(new ProcessStartInfo("bash", ["-c", shell]) { RedirectStandardError = true })!;
+                using var proc = Process.Start(new ProcessStartInfo("bash", ["-c", shell]) { RedirectStandardError = true })!;
                 long baselinePeak = 0;
-                while (!p.HasExited)
+                while (!proc.HasExited)
                 {
                     await Task.Delay(100).ConfigureAwait(false);
                 }
-                var err = await p.StandardError.ReadToEndAsync().ConfigureAwait(false);
+                var err = await proc.StandardError.ReadToEndAsync().ConfigureAwait(false);
                 var bSeconds = Stopwatch.GetElapsedTime(b0).TotalSeconds;
                 var bCount = long.Parse((await ch.QueryAsync("SELECT count() FROM bench_raw").ConfigureAwait(false)).Trim(), CultureInfo.InvariantCulture);
-                if (p.ExitCode != 0 || bCount != messages)
-                    Console.WriteLine($"bench: baseline problem: exit {p.ExitCode}, {bCount} rows; {err.Trim()}");
-                baseline = new Result("kcat | clickhouse-client JSONEachRow (no enrichment)", bCount, bSeconds, baselinePeak, double.NaN, double.NaN, p.ExitCode);
+                if (proc.ExitCode != 0 || bCount != messages)
+                    Console.WriteLine($"bench: baseline problem: exit {proc.ExitCode}, {bCount} rows; {err.Trim()}");
+                baseline = new Result("kcat | clickhouse-client JSONEachRow (no enrichment)", bCount, bSeconds, baselinePeak, double.NaN, double.NaN, proc.ExitCode);
             }
 
             Console.WriteLine();
             Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, ClickHouse {chVersion}, librdkafka mock broker");
-            Console.WriteLine($"{"",-55} {"rows",10} {"seconds",8} {"rows/s",10} {"peak RSS",9} {"p50 lat",8} {"p99 lat",8}");
-            foreach (var r in new[] { se, baseline }.Where(r => r != null))
-                Console.WriteLine($"{r!.Name,-55} {r.Rows,10:N0} {r.Seconds,8:F2} {r.RowsPerSecond,10:N0} {(r.PeakRssBytes > 0 ? $"{r.PeakRssBytes / 1048576.0:F0} MB" : "-"),9} {Ms(r.P50Ms),8} {Ms(r.P99Ms),8}");
-            Console.WriteLine($"streamenrich from its first row queryable to its last (no process start, no group join): {se.SteadySeconds:F2} s, {se.Rows / se.SteadySeconds:N0} rows/s");
+            Console.WriteLine($"{"",-55} {"rows",10} {"seconds",8} {"rows/s",10} {"peak RSS",9} {"p50 lat",8} {"p99 lat",8} {"steady rows/s",14}");
+            foreach (var r in results.Append(baseline).Where(r => r != null))
+                Console.WriteLine($"{r!.Name,-55} {r.Rows,10:N0} {r.Seconds,8:F2} {r.RowsPerSecond,10:N0} {(r.PeakRssBytes > 0 ? $"{r.PeakRssBytes / 1048576.0:F0} MB" : "-"),9} {Ms(r.P50Ms),8} {Ms(r.P99Ms),8} {(double.IsNaN(r.SteadySeconds) ? "-" : (r.Rows / r.SteadySeconds).ToString("N0", CultureInfo.CurrentCulture)),14}");
+            Console.WriteLine("steady rows/s: from the first row queryable to the last (no process start, no group join).");
             if (baseline != null)
-            {
-                Console.WriteLine($"ratio streamenrich / baseline rows/s, end to end: {se.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
-                Console.WriteLine($"ratio streamenrich steady state / baseline end to end: {se.Rows / se.SteadySeconds / baseline.RowsPerSecond:F2}x");
-            }
+                foreach (var r in results)
+                {
+                    Console.WriteLine($"ratio {r.Name.Split(' ')[1]} / baseline rows/s, end to end: {r.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
+                    if (!double.IsNaN(r.SteadySeconds))
+                        Console.WriteLine($"ratio {r.Name.Split(' ')[1]} steady state / baseline end to end: {r.Rows / r.SteadySeconds / baseline.RowsPerSecond:F2}x");
+                }
+            if (results.Count == 2)
+                Console.WriteLine($"ratio Avro / JSON rows/s, end to end: {results[1].RowsPerSecond / results[0].RowsPerSecond:F2}x; payload bytes Avro / JSON: {avroProduced!.Bytes / (double)jsonProduced!.Bytes:F2}");
             Console.WriteLine("Latency = produce time to the first poll that saw the row (poll every " + pollInterval.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms); the backlog is produced before StreamEnrich starts, so it includes waiting in the backlog.");
-            var rssTrail = string.Join(" ", rssSamples.Where((_, i) => i % Math.Max(1, rssSamples.Count / 12) == 0).Select(s => $"{s.Seconds:F0}s:{s.Rss / 1048576}MB"));
-            Console.WriteLine($"RSS over time: {rssTrail}");
-            Console.WriteLine("streamenrich log (last lines):");
-            foreach (var line in File.ReadLines(Path.Combine(dir, "streamenrich.log")).TakeLast(logLevel == "debug" ? 60 : 12)) Console.WriteLine("  " + line);
+            foreach (var r in results)
+            {
+                Console.WriteLine($"{r.Name}: RSS over time: {r.RssTrail}");
+                Console.WriteLine($"{r.Name}: log (last lines):");
+                foreach (var line in File.ReadLines(Path.Combine(dir, r.LogFile)).TakeLast(logLevel == "debug" ? 60 : 12)) Console.WriteLine("  " + line);
+            }
             if (outFile != null)
             {
-                await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new { messages, partitions, users, clickhouse = chVersion, cores = Environment.ProcessorCount, streamenrich = se, steadyRowsPerSecond = se.Rows / se.SteadySeconds, baseline }, new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                var json = results.FirstOrDefault(r => r.LogFile == "streamenrich.log");
+                var avro = results.FirstOrDefault(r => r.LogFile != "streamenrich.log");
+                await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new
+                {
+                    messages, partitions, users, format, clickhouse = chVersion, cores = Environment.ProcessorCount,
+                    streamenrich = json, steadyRowsPerSecond = json is null ? (double?)null : json.Rows / json.SteadySeconds,
+                    streamenrichAvro = avro, avroSteadyRowsPerSecond = avro is null ? (double?)null : avro.Rows / avro.SteadySeconds,
+                    baseline,
+                }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals })).ConfigureAwait(false);
             }
             return exit == 0 ? 0 : 1;
         }
@@ -173,9 +174,82 @@ internal static class BenchCommand
                 try { if (!c.HasExited) c.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
                 c.Dispose();
             }
+            if (registry is not null) await registry.DisposeAsync().ConfigureAwait(false);
             await clickhouse.StopAsync().ConfigureAwait(false);
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>schemas/web-event.avsc beside the pipeline's folder (the schema the Avro sample events follow).</summary>
+    internal static string WebEventSchemaPath(string avroPipelineFile) =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(avroPipelineFile)!, "..", "schemas", "web-event.avsc"));
+
+    /// <summary>
+    /// One StreamEnrich run: a fresh web_events table, `streamenrich run` as a child process, polled until every
+    /// expected row is queryable; rows/s, peak RSS, produce-to-queryable latency.
+    /// </summary>
+    private static async Task<Result> MeasureAsync(string name, string pipelineFile, Produced produced, int messages, int partitions, string sql,
+        ClickHouseQueries ch, Dictionary<string, string> env, string dir, string logFile, TimeSpan pollInterval, string? logLevel, List<Process> children, CancellationToken abort)
+    {
+        abort.ThrowIfCancellationRequested();
+        await ch.ExecuteAsync("DROP TABLE IF EXISTS web_events").ConfigureAwait(false);
+        await ch.ExecuteAsync(sql).ConfigureAwait(false);
+        var expectedRows = messages - produced.Heartbeats;
+        var started = Stopwatch.GetTimestamp();
+        var run = StartSelf(["run", pipelineFile, "--status-interval", "5s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile));
+        children.Add(run);
+        var visible = new long[partitions];
+        Array.Fill(visible, -1);
+        var latencies = new List<double>(messages);
+        var nextUnseen = new int[partitions];
+        long peakRss = 0, rss = 0;
+        long count = 0;
+        double firstRowAt = double.NaN;
+        var rssSamples = new List<(double Seconds, long Rss)>();
+        while (count < expectedRows)
+        {
+            if (run.HasExited) throw new InvalidOperationException($"streamenrich exited with code {run.ExitCode} before all rows arrived; see {Path.Combine(dir, logFile)}");
+            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(20)) throw new TimeoutException($"only {count} of {expectedRows} rows arrived within 20 minutes");
+            (rss, var hwm) = ReadRss(run.Id);
+            peakRss = Math.Max(peakRss, Math.Max(rss, hwm));
+            rssSamples.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, rss));
+            var rows = await ch.QueryAsync("SELECT kafka_partition, max(kafka_offset), count() FROM web_events GROUP BY kafka_partition FORMAT TabSeparated").ConfigureAwait(false);
+            var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            count = 0;
+            foreach (var line in rows.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var f = line.Split('\t');
+                var p = int.Parse(f[0], CultureInfo.InvariantCulture);
+                visible[p] = long.Parse(f[1], CultureInfo.InvariantCulture);
+                count += long.Parse(f[2], CultureInfo.InvariantCulture);
+            }
+            for (var p = 0; p < partitions; p++)
+            {
+                var list = produced.TimesByPartition[p];
+                while (nextUnseen[p] < list.Count && list[nextUnseen[p]].Offset <= visible[p])
+                {
+                    latencies.Add(nowMs - list[nextUnseen[p]].TimestampMs);
+                    nextUnseen[p]++;
+                }
+            }
+            if (count > 0 && double.IsNaN(firstRowAt)) firstRowAt = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            if (count < expectedRows) await Task.Delay(pollInterval, abort).ConfigureAwait(false);
+        }
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        (_, var finalHwm) = ReadRss(run.Id);
+        peakRss = Math.Max(peakRss, finalHwm);
+        var exit = await StopAsync(run, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var exact = await ch.QueryAsync("SELECT count(), uniqExact(kafka_partition, kafka_offset) FROM web_events FORMAT TabSeparated").ConfigureAwait(false);
+        latencies.Sort();
+        Console.WriteLine($"bench: {name} done: {exact.Replace('\t', ' ')} (count, distinct offsets); exit code {exit}");
+        var rssTrail = string.Join(" ", rssSamples.Where((_, i) => i % Math.Max(1, rssSamples.Count / 12) == 0).Select(s => $"{s.Seconds:F0}s:{s.Rss / 1048576}MB"));
+        return new Result(name, expectedRows, seconds, peakRss, Percentile(latencies, 0.5), Percentile(latencies, 0.99), exit)
+        {
+            // Less than one poll interval between the first and the last row seen means too few rows to tell.
+            SteadySeconds = seconds - firstRowAt >= pollInterval.TotalSeconds ? seconds - firstRowAt : double.NaN,
+            LogFile = logFile,
+            RssTrail = rssTrail,
+        };
     }
 
     private static string Ms(double ms) => double.IsNaN(ms) ? "-" : ms >= 10_000 ? $"{ms / 1000:F1} s" : $"{ms:F0} ms";
@@ -185,11 +259,13 @@ internal static class BenchCommand
         public double RowsPerSecond => Rows / Seconds;
         /// <summary>From the first row queryable to the last (excludes process start and the consumer group join).</summary>
         public double SteadySeconds { get; init; } = double.NaN;
+        [System.Text.Json.Serialization.JsonIgnore] public string LogFile { get; init; } = "";
+        [System.Text.Json.Serialization.JsonIgnore] public string RssTrail { get; init; } = "";
     }
 
     private sealed record Produced(TimeSpan Elapsed, long Bytes, int Heartbeats, List<(long Offset, long TimestampMs)>[] TimesByPartition);
 
-    private static async Task<Produced> ProduceAsync(string brokers, int messages, int partitions)
+    private static async Task<Produced> ProduceAsync(string brokers, string topic, int messages, int partitions, Func<SampleEvents, long, byte[]> next)
     {
         var times = Enumerable.Range(0, partitions).Select(_ => new List<(long, long)>(messages / partitions + 16)).ToArray();
         var config = new ProducerConfig { BootstrapServers = brokers, LingerMs = 20, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000, Acks = Acks.Leader };
@@ -202,7 +278,7 @@ internal static class BenchCommand
         var gate = new object();
         for (long i = 0; i < messages; i++)
         {
-            var value = gen.Next(i);
+            var value = next(gen, i);
             bytes += value.Length;
             if (gen.LastWasHeartbeat) heartbeats++;
             var partition = (int)(i % partitions);
@@ -212,7 +288,7 @@ internal static class BenchCommand
             {
                 try
                 {
-                    producer.Produce(new TopicPartition(Topic, partition), msg, r =>
+                    producer.Produce(new TopicPartition(topic, partition), msg, r =>
                     {
                         lock (gate)
                         {

@@ -95,9 +95,17 @@ internal static class Commands
         }
         var pipeline = pipelines[0];
         IReadOnlyList<byte[]?> messages;
+        Func<Records.RecordLayout, Formats.IRecordDecoder>? decoder = null;
         try
         {
-            messages = framing == "avro" ? Adapters.ReadAvroContainerAsMessages(input, pipeline) : InputFile.Read(input, framing);
+            if (framing == "avro")
+            {
+                // An object container file: bare datums with the file's writer schema, no registry.
+                var container = Adapters.ReadAvroContainer(input, pipeline);
+                messages = container.Messages;
+                decoder = container.Decoder;
+            }
+            else messages = InputFile.Read(input, framing);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
         {
@@ -107,7 +115,7 @@ internal static class Commands
         try
         {
             var result = await new DryRunner(new PipelineBuilder(registry, loggers, TimeProvider.System), loggers, TimeProvider.System)
-                .RunAsync(pipeline, messages, ct).ConfigureAwait(false);
+                .RunAsync(pipeline, messages, ct, decoder).ConfigureAwait(false);
             using var stdout = Console.OpenStandardOutput();
             foreach (var row in result.Rows)
             {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
 using StreamEnrich.DeadLetter;
+using StreamEnrich.Formats.SchemaRegistry.Embedded;
 using StreamEnrich.Pipeline;
 using StreamEnrich.Records;
 using StreamEnrich.Sinks.ClickHouse;
@@ -12,34 +13,53 @@ namespace StreamEnrich.Cli;
 /// <summary>
 /// `bench --engine-only`: the engine's own ceiling, without Kafka or ClickHouse. Runs the pipeline over events in
 /// memory four times, adding one part each time (decode; + stages; + RowBinary encoding; + gzip), so the cost of each
-/// part shows as the drop in rows/s. Same dataflow, parallelism and batching as `run`.
+/// part shows as the drop in rows/s. Same dataflow, parallelism and batching as `run`. JSON and Avro payloads of the
+/// same events run in turn (per <c>--format</c>), so the decode cost of each format shows side by side.
 /// </summary>
 internal static class EngineBench
 {
-    public static async Task<int> RunAsync(string pipelineFile, int messages, CancellationToken ct)
+    /// <summary>
+    /// Runs the JSON pipeline over JSON events and/or the Avro pipeline over the same events Avro-encoded (schema from
+    /// an <see cref="EmbeddedSchemaRegistry"/>), each part by part, and prints msg/s side by side.
+    /// </summary>
+    public static async Task<int> RunAsync(string? jsonPipelineFile, string? avroPipelineFile, int messages, CancellationToken ct)
     {
         using var loggers = Program.CreateLoggers("warning");
         var registry = StageRegistry.CreateDefault();
         var usersFile = Path.Combine(Path.GetTempPath(), $"streamenrich-users-{Environment.ProcessId}.csv");
         SampleEvents.WriteUsersCsv(usersFile, 100_000);
         Environment.SetEnvironmentVariable("USERS_FILE", usersFile);
+        await using var schemaRegistry = EmbeddedSchemaRegistry.Start();
+        Environment.SetEnvironmentVariable("SCHEMA_REGISTRY_URL", schemaRegistry.Url);
         try
         {
-            var load = PipelineLoader.Load(pipelineFile, registry);
-            if (!load.Success) throw new InvalidOperationException(string.Join(Environment.NewLine, load.Errors));
-            var pipeline = load.Pipelines[0];
-            if (pipeline.Options.Sink.Schema.Count == 0) throw new UsageException("--engine-only needs the table columns inline (sink.schema)");
-            var gen = new SampleEvents(42, 100_000);
-            var payloads = new List<byte[]?>(messages);
-            for (long i = 0; i < messages; i++) payloads.Add(gen.Next(i));
-            Console.WriteLine($"engine-only: {messages:N0} events in memory, parallelism {pipeline.Options.Parallelism}, {Environment.ProcessorCount} cores");
+            var runs = new List<(string Format, LoadedPipeline Pipeline, List<byte[]?> Payloads)>();
+            if (jsonPipelineFile is not null)
+            {
+                var gen = new SampleEvents(42, 100_000);
+                runs.Add(("JSON", Load(jsonPipelineFile, registry), [.. Enumerable.Range(0, messages).Select(i => (byte[]?)gen.Next(i))]));
+            }
+            if (avroPipelineFile is not null)
+            {
+                var schemaId = schemaRegistry.Register(await File.ReadAllTextAsync(BenchCommand.WebEventSchemaPath(avroPipelineFile), ct).ConfigureAwait(false));
+                var gen = new SampleEvents(42, 100_000);
+                runs.Add(("Avro", Load(avroPipelineFile, registry), [.. Enumerable.Range(0, messages).Select(i => (byte[]?)gen.NextAvro(i, schemaId))]));
+            }
+            Console.WriteLine($"engine-only: {messages:N0} events in memory ({string.Join(", ", runs.Select(r => $"{r.Format} {r.Payloads.Average(p => p!.Length):F0} B avg"))}), parallelism {runs[0].Pipeline.Options.Parallelism}, {Environment.ProcessorCount} cores");
+            Console.WriteLine($"  {"",-40} {string.Join(" ", runs.Select(r => $"{r.Format + " msg/s",14}"))}");
             foreach (var mode in new[] { Mode.Decode, Mode.Stages, Mode.Encode, Mode.Gzip })
             {
-                for (var round = 0; round < 2; round++) // the first round warms up the JIT
+                var cells = new List<string>();
+                foreach (var (_, pipeline, payloads) in runs)
                 {
-                    var (seconds, rows) = await RunOnceAsync(pipeline, registry, loggers, payloads, mode, ct).ConfigureAwait(false);
-                    if (round == 1) Console.WriteLine($"  {Describe(mode),-40} {messages / seconds,12:N0} msg/s  ({rows:N0} rows, {seconds:F2} s)");
+                    for (var round = 0; round < 2; round++) // the first round warms up the JIT
+                    {
+                        var (seconds, rows) = await RunOnceAsync(pipeline, registry, loggers, payloads, mode, ct).ConfigureAwait(false);
+                        if (round == 1) cells.Add($"{messages / seconds,14:N0}");
+                        if (round == 1 && rows == 0) throw new InvalidOperationException($"{pipeline.Name}: no rows came out of the {Describe(mode)} run; the events do not fit the pipeline");
+                    }
                 }
+                Console.WriteLine($"  {Describe(mode),-40} {string.Join(" ", cells)}");
             }
             return 0;
         }
@@ -49,11 +69,20 @@ internal static class EngineBench
         }
     }
 
+    private static LoadedPipeline Load(string pipelineFile, StageRegistry registry)
+    {
+        var load = PipelineLoader.Load(pipelineFile, registry);
+        if (!load.Success) throw new InvalidOperationException(string.Join(Environment.NewLine, load.Errors));
+        var pipeline = load.Pipelines[0];
+        if (pipeline.Options.Sink.Schema.Count == 0) throw new UsageException($"--engine-only needs the table columns inline (sink.schema) in {pipelineFile}");
+        return pipeline;
+    }
+
     private enum Mode { Decode, Stages, Encode, Gzip }
 
     private static string Describe(Mode m) => m switch
     {
-        Mode.Decode => "decode JSON",
+        Mode.Decode => "decode",
         Mode.Stages => "decode + stages",
         Mode.Encode => "decode + stages + RowBinary",
         _ => "decode + stages + RowBinary + gzip",

@@ -1,13 +1,14 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using StreamEnrich.Formats.Avro;
 
 namespace StreamEnrich.Cli;
 
 /// <summary>
 /// Deterministic sample web events (~300 bytes of JSON each) for the demo and the benchmark: timestamp, user id,
 /// session UUID, event name, url, IPv4 as text, user agent, price and tags. One in twenty is a heartbeat
-/// (filtered out by pipelines/web-events.yaml).
+/// (filtered out by pipelines/web-events.yaml). <see cref="NextAvro"/> gives the same events in Avro (schemas/web-event.avsc).
 /// </summary>
 internal sealed class SampleEvents(int seed, int users)
 {
@@ -32,29 +33,70 @@ internal sealed class SampleEvents(int seed, int users)
 
     public byte[] Next(long index)
     {
+        var e = Generate(index);
         _buffer.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(_buffer))
         {
-            var ts = DateTimeOffset.FromUnixTimeMilliseconds(_start + index * 7);
-            Span<byte> guid = stackalloc byte[16];
-            _random.NextBytes(guid);
             w.WriteStartObject();
-            w.WriteString("ts", ts.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-            w.WriteString("user_id", (1 + _random.Next(users + users / 50)).ToString(CultureInfo.InvariantCulture)); // ~2% unknown users
-            w.WriteString("session", new Guid(guid).ToString());
-            var ev = Events[index % Events.Length];
-            LastWasHeartbeat = IsHeartbeat(index);
-            w.WriteString("event", ev);
-            w.WriteString("url", $"https://shop.example.com/products/{_random.Next(1, 50_000).ToString(CultureInfo.InvariantCulture)}?ref=home&campaign=winter");
-            w.WriteString("ip", $"{_random.Next(1, 224).ToString(CultureInfo.InvariantCulture)}.{_random.Next(256).ToString(CultureInfo.InvariantCulture)}.{_random.Next(256).ToString(CultureInfo.InvariantCulture)}.{_random.Next(1, 255).ToString(CultureInfo.InvariantCulture)}");
-            w.WriteString("ua", Agents[_random.Next(Agents.Length)]);
-            w.WriteNumber("price", Math.Round(_random.Next(100, 50_000) / 100.0, 2));
+            w.WriteString("ts", DateTimeOffset.FromUnixTimeMilliseconds(e.TimestampMs).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            w.WriteString("user_id", e.UserId);
+            w.WriteString("session", e.Session.ToString());
+            w.WriteString("event", e.Event);
+            w.WriteString("url", e.Url);
+            w.WriteString("ip", e.Ip);
+            w.WriteString("ua", e.UserAgent);
+            w.WriteNumber("price", e.Price);
             w.WriteStartArray("tags");
-            foreach (var t in Tags[_random.Next(Tags.Length)]) w.WriteStringValue(t);
+            foreach (var t in e.Tags) w.WriteStringValue(t);
             w.WriteEndArray();
             w.WriteEndObject();
         }
         return _buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The same event as <see cref="Next"/> (same seed, same index → same values) in Avro, Confluent wire format with
+    /// <paramref name="schemaId"/>, following schemas/web-event.avsc: ts timestamp-millis, session uuid (string).
+    /// </summary>
+    public byte[] NextAvro(long index, int schemaId)
+    {
+        var e = Generate(index);
+        var w = _avro ??= new AvroBinaryWriter();
+        w.Reset();
+        w.WriteConfluentHeader(schemaId);
+        w.WriteLong(e.TimestampMs);
+        w.WriteString(e.UserId);
+        w.WriteString(e.Session.ToString());
+        w.WriteString(e.Event);
+        w.WriteString(e.Url);
+        w.WriteString(e.Ip);
+        w.WriteString(e.UserAgent);
+        w.WriteDouble(e.Price);
+        if (e.Tags.Length > 0)
+        {
+            w.WriteBlockStart(e.Tags.Length);
+            foreach (var t in e.Tags) w.WriteString(t);
+        }
+        w.WriteBlockEnd();
+        return w.ToArray();
+    }
+
+    private AvroBinaryWriter? _avro;
+
+    private readonly record struct WebEvent(long TimestampMs, string UserId, Guid Session, string Event, string Url, string Ip, string UserAgent, double Price, string[] Tags);
+
+    private WebEvent Generate(long index)
+    {
+        Span<byte> guid = stackalloc byte[16];
+        _random.NextBytes(guid);
+        var userId = (1 + _random.Next(users + users / 50)).ToString(CultureInfo.InvariantCulture); // ~2% unknown users
+        LastWasHeartbeat = IsHeartbeat(index);
+        var url = $"https://shop.example.com/products/{_random.Next(1, 50_000).ToString(CultureInfo.InvariantCulture)}?ref=home&campaign=winter";
+        var ip = $"{_random.Next(1, 224).ToString(CultureInfo.InvariantCulture)}.{_random.Next(256).ToString(CultureInfo.InvariantCulture)}.{_random.Next(256).ToString(CultureInfo.InvariantCulture)}.{_random.Next(1, 255).ToString(CultureInfo.InvariantCulture)}";
+        var ua = Agents[_random.Next(Agents.Length)];
+        var price = Math.Round(_random.Next(100, 50_000) / 100.0, 2);
+        var tags = Tags[_random.Next(Tags.Length)];
+        return new WebEvent(_start + index * 7, userId, new Guid(guid), Events[index % Events.Length], url, ip, ua, price, tags);
     }
 
     /// <summary>Writes a users CSV (user_id,country,plan) with ids 1..count for the lookup stage.</summary>

@@ -21,7 +21,13 @@ internal sealed record DryRunResult(IReadOnlyList<string> Rows, IReadOnlyList<De
 /// </summary>
 internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers, TimeProvider time)
 {
-    public async Task<DryRunResult> RunAsync(LoadedPipeline pipeline, IReadOnlyList<byte[]?> messages, CancellationToken ct)
+    /// <summary>
+    /// Runs <paramref name="messages"/> through the pipeline. <paramref name="decoder"/>, when given, replaces the
+    /// decoder of the pipeline's <c>format</c> section (built against the frozen layout), e.g. bare Avro datums of a
+    /// container file read with the file's writer schema instead of Confluent wire-format messages and a registry.
+    /// </summary>
+    public async Task<DryRunResult> RunAsync(LoadedPipeline pipeline, IReadOnlyList<byte[]?> messages, CancellationToken ct,
+        Func<RecordLayout, Formats.IRecordDecoder>? decoder = null)
     {
         var o = pipeline.Options;
         var errors = new List<ConfigError>();
@@ -39,8 +45,16 @@ internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers,
         }
         if (errors.Count > 0) throw new PipelineBuildException(errors);
         layout.Freeze();
-        var decoder = PipelineBuilder.BuildDecoder(pipeline, layout, loggers);
-        var plan = new ProcessingPlan(layout, decoder, stages);
+        Formats.IRecordDecoder recordDecoder;
+        try
+        {
+            recordDecoder = decoder is null ? PipelineBuilder.BuildDecoder(pipeline, layout, loggers) : decoder(layout);
+        }
+        catch (Formats.Avro.AvroSchemaException ex)
+        {
+            throw new PipelineBuildException([pipeline.ErrorAt("format", ex.Message)]);
+        }
+        var plan = new ProcessingPlan(layout, recordDecoder, stages);
         var source = new MemoryChunkSource(o.Source.AllTopics.FirstOrDefault() ?? "dry-run", messages, Math.Max(1, o.Source.ChunkSize));
         var failed = new CollectingFailedSink();
         var settings = new RunnerSettings(pipeline.Name, o.Parallelism, InsertConcurrency: 1, o.Batch, OnError.DeadLetter, TimeSpan.Zero);
@@ -48,6 +62,7 @@ internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers,
         await runner.RunAsync(CancellationToken.None, ct).ConfigureAwait(false);
         var dead = failed.Records.OrderBy(r => r.Offset)
             .Select(r => new DeadLetterPreview(r.Offset, r.FailedStage ?? "?", r.FailureReason ?? "?")).ToList();
+        (recordDecoder as IDisposable)?.Dispose();
         return new DryRunResult(preview.Rows, dead, runner.Metrics.Take().Filtered);
     }
 

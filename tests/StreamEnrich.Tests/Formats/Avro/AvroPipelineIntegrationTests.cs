@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+using Confluent.Kafka;
+using StreamEnrich.Tests.Fixtures;
+using StreamEnrich.Tests.Pipeline;
+
+namespace StreamEnrich.Tests.Formats.Avro;
+
+/// <summary>
+/// `format: avro` end to end: Confluent wire-format Avro messages on the embedded broker, schemas in a fake Schema
+/// Registry (Kestrel), the real engine, a real ClickHouse table. Messages are encoded by a test-side encoder
+/// (<see cref="AvroPipelineWireFormat"/>), not by the engine's code.
+/// </summary>
+[Collection("Integration")]
+public sealed class AvroPipelineIntegrationTests(ClickHouseServerFixture clickhouse, KafkaFixture kafka)
+{
+    private const string OrderV1 = """
+        {"type": "record", "name": "Order", "namespace": "test.shop", "fields": [
+          {"name": "id", "type": "int"},
+          {"name": "customer", "type": {"type": "record", "name": "Customer", "fields": [
+            {"name": "name", "type": "string"},
+            {"name": "address", "type": {"type": "record", "name": "Address", "fields": [{"name": "city", "type": "string"}]}}]}},
+          {"name": "note", "type": ["null", "string"], "default": null},
+          {"name": "created", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+          {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 2}},
+          {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["NEW", "PAID", "CANCELLED"]}},
+          {"name": "items", "type": {"type": "array", "items": "long"}},
+          {"name": "kind", "type": "string"}
+        ]}
+        """;
+
+    // v2 adds a field with a default (a backward-compatible change, registered as a new id).
+    private static readonly string OrderV2 = OrderV1.Replace(
+        """{"name": "kind", "type": "string"}""",
+        """{"name": "kind", "type": "string"}, {"name": "channel", "type": "string", "default": "web"}""", StringComparison.Ordinal);
+
+    private const string Columns = """
+        id UInt32, customer_name String, city String, note Nullable(String), created DateTime, amount Decimal(12, 2),
+        order_status Enum8('NEW' = 1, 'PAID' = 2, 'CANCELLED' = 3), items Array(Int64), channel String DEFAULT 'none',
+        kafka_partition UInt16, kafka_offset UInt64
+        """;
+
+    private static readonly string[] Statuses = ["NEW", "PAID", "CANCELLED"];
+    private static readonly DateTimeOffset Epoch = new(2026, 11, 20, 10, 0, 0, TimeSpan.Zero);
+
+    private static bool IsV2(int i) => i % 2 == 1;
+    private static bool IsTest(int i) => i % 10 == 9;
+    private static string? Note(int i) => i % 3 == 0 ? null : $"note {i} ü";
+    private static BigInteger Unscaled(int i) => (i % 4 == 0 ? -1 : 1) * (i * 100L + 37);
+    private static long[] Items(int i) => i % 5 == 0 ? [] : [i, -i, 1L << 40];
+    private static string Channel(int i) => $"ch{i % 4}";
+
+    /// <summary>Order <paramref name="i"/> in v1 or v2 of the schema (v2 appends <c>channel</c>).</summary>
+    private static byte[] Order(int i, int schemaId, bool v2)
+    {
+        var w = AvroPipelineWireFormat.Confluent(schemaId)
+            .Long(i)
+            .String($"customer-{i}").String($"city-{i % 7}");
+        if (Note(i) is { } note) w.Branch(1).String(note);
+        else w.Branch(0);
+        w.Long(Epoch.AddSeconds(i).ToUnixTimeMilliseconds())
+            .Decimal(Unscaled(i))
+            .Long(i % 3)
+            .LongArray(Items(i))
+            .String(IsTest(i) ? "test" : "real");
+        if (v2) w.String(Channel(i));
+        return w.ToArray();
+    }
+
+    private string Yaml(string topic, string table, string group, string registryUrl, string extraFormat = "", string extra = "") => $$"""
+        name: {{group}}
+        source:
+          brokers: {{kafka.BootstrapServers}}
+          topic: {{topic}}
+          group_id: {{group}}
+          commit_interval: 200ms
+          chunk_size: 50
+          properties:
+            session.timeout.ms: "6000"
+            heartbeat.interval.ms: "500"
+        format:
+          type: avro
+          registry_url: {{registryUrl}}
+          registry_max_retries: 1
+        {{extraFormat}}
+        stages:
+          - type: rename
+            fields: { status: order_status }
+          - type: filter
+            where: kind != "test"
+        sink:
+          url: {{clickhouse.Url}}
+          table: {{table}}
+          columns: { customer_name: customer.name, city: customer.address.city, kafka_partition: _partition, kafka_offset: _offset }
+          retry_backoff: 100ms
+          retry_max_backoff: 1s
+        batch:
+          max_rows: 500
+          max_wait: 200ms
+        parallelism: 2
+        {{extra}}
+        """;
+
+    private async Task<long> CountAsync(string table) =>
+        long.Parse((await clickhouse.QueryAsync($"SELECT count() FROM default.{table}")).Trim(), CultureInfo.InvariantCulture);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Run_AvroV1AndV2Interleaved_EveryColumnExactBadMessagesDeadLetteredOffsetsCommitted(bool readerSchema)
+    {
+        const int n = 400;
+        await using var registry = await SchemaRegistryServer.StartAsync(firstId: 100);
+        var idV1 = registry.Register("orders-value", OrderV1);
+        var idV2 = registry.Register("orders-value", OrderV2);
+        var topic = kafka.CreateTopic(2, "avro-orders");
+        var dlq = kafka.CreateTopic(1, "avro-dlq");
+        var table = await clickhouse.CreateUniqueTableAsync(Columns, "MergeTree ORDER BY id");
+        kafka.Produce(topic, 2, n + 2, i => new Message<byte[]?, byte[]?>
+        {
+            Key = Encoding.UTF8.GetBytes($"k{i}"),
+            Value = i switch
+            {
+                n => Order(1, 4242, v2: false),                        // unknown schema id (partition 0)
+                n + 1 => "{\"id\": 1}"u8.ToArray(),                    // not the wire format: magic byte '{' (partition 1)
+                _ => IsV2(i) ? Order(i, idV2, v2: true) : Order(i, idV1, v2: false),
+            },
+        });
+        var group = KafkaFixture.UniqueName("g");
+        var files = readerSchema ? new Dictionary<string, string> { ["order-v2.avsc"] = OrderV2 } : null;
+        var yaml = Yaml(topic, table, group, registry.Url, readerSchema ? "  reader_schema: order-v2.avsc" : "",
+            $"on_error: dead_letter\ndead_letter:\n  topic: {dlq}");
+
+        await using var h = await PipelineHarness.StartAsync(yaml, files);
+        var expected = Enumerable.Range(0, n).Where(i => !IsTest(i)).ToList();
+        await PipelineHarness.WaitUntilAsync(async () =>
+        {
+            var c = await CountAsync(table);
+            return (c >= expected.Count && h.Runner.Metrics.Take().DeadLettered >= 2, $"{c} rows");
+        }, TimeSpan.FromSeconds(60), $"{expected.Count} rows and 2 dead letters", h.Run);
+        await h.StopAsync();
+
+        // Every row, every column, as ClickHouse renders it.
+        var actual = (await clickhouse.QueryAsync($"SELECT id, customer_name, city, note, created, amount, order_status, items, channel FROM default.{table} ORDER BY id FORMAT TabSeparated"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var want = expected.Select(i => string.Join('\t',
+            i.ToString(CultureInfo.InvariantCulture),
+            $"customer-{i}",
+            $"city-{i % 7}",
+            Note(i) ?? "\\N",
+            Epoch.AddSeconds(i).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+            FormatDecimal(Unscaled(i)),
+            Statuses[i % 3],
+            "[" + string.Join(',', Items(i)) + "]",
+            IsV2(i) ? Channel(i) : readerSchema ? "web" : "none")).ToArray();
+        Assert.Equal(want, actual);
+        Assert.Equal(expected.Count.ToString(CultureInfo.InvariantCulture), (await clickhouse.QueryAsync($"SELECT uniqExact(kafka_partition, kafka_offset) FROM default.{table}")).Trim());
+
+        var dead = kafka.ReadAll(dlq, 1, TimeSpan.FromSeconds(10));
+        Assert.Equal(2, dead.Count);
+        string H(ConsumeResult<byte[]?, byte[]?> m, string k) => Encoding.UTF8.GetString(m.Message.Headers.GetLastBytes(k));
+        var unknown = dead.Single(m => Encoding.UTF8.GetString(m.Message.Key!) == $"k{n}");
+        Assert.Equal("deserialize", H(unknown, "streamenrich.error.stage"));
+        Assert.Contains("unknown schema id 4242", H(unknown, "streamenrich.error.reason"), StringComparison.Ordinal);
+        Assert.Equal(topic, H(unknown, "streamenrich.source.topic"));
+        Assert.Equal("0", H(unknown, "streamenrich.source.partition"));
+        Assert.Equal(Order(1, 4242, v2: false), unknown.Message.Value);
+        var badMagic = dead.Single(m => Encoding.UTF8.GetString(m.Message.Key!) == $"k{n + 1}");
+        Assert.Equal("deserialize", H(badMagic, "streamenrich.error.stage"));
+        Assert.Contains("magic byte 0x7B", H(badMagic, "streamenrich.error.reason"), StringComparison.Ordinal);
+        Assert.Equal("1", H(badMagic, "streamenrich.source.partition"));
+        Assert.Equal("{\"id\": 1}", Encoding.UTF8.GetString(badMagic.Message.Value!));
+
+        Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+        Assert.Equal(h.Runner.Metrics.Take().Filtered, Enumerable.Range(0, n).Count(IsTest));
+        // Each id was fetched from the registry once, not per message.
+        Assert.Equal(1, registry.Requests.Count(r => r == $"/schemas/ids/{idV1}"));
+        Assert.Equal(1, registry.Requests.Count(r => r == $"/schemas/ids/{idV2}"));
+    }
+
+    [Fact]
+    public async Task Run_RegistryStoppedAfterIdsCached_LaterMessagesWithKnownIdsAllArrive()
+    {
+        await using var registry = await SchemaRegistryServer.StartAsync();
+        var idV1 = registry.Register("orders-value", OrderV1);
+        var idV2 = registry.Register("orders-value", OrderV2);
+        var topic = kafka.CreateTopic(2, "avro-outage");
+        var table = await clickhouse.CreateUniqueTableAsync(Columns, "MergeTree ORDER BY id");
+        byte[] Make(int i) => IsV2(i) ? Order(i, idV2, v2: true) : Order(i, idV1, v2: false);
+        static int Real(int i) => i - i / 10; // ids 0..i-1 without the test orders
+        kafka.Produce(topic, 2, 100, i => new Message<byte[]?, byte[]?> { Value = Make(i) });
+        var group = KafkaFixture.UniqueName("g");
+        await using var h = await PipelineHarness.StartAsync(Yaml(topic, table, group, registry.Url, extra: "on_error: fail"));
+        await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= Real(100), $"{c} rows"); }, TimeSpan.FromSeconds(60), "the first rows", h.Run);
+
+        await registry.StopAsync();
+        kafka.Produce(topic, 2, 300, i => new Message<byte[]?, byte[]?> { Value = Make(100 + i) });
+        await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= Real(400), $"{c} rows"); }, TimeSpan.FromSeconds(60), "the rows produced during the outage", h.Run);
+        await h.StopAsync();
+
+        Assert.Equal(Real(400), await CountAsync(table));
+        var expectedSum = Enumerable.Range(0, 400).Where(i => !IsTest(i)).Sum(i => (long)i);
+        Assert.Equal(expectedSum.ToString(CultureInfo.InvariantCulture), (await clickhouse.QueryAsync($"SELECT sum(id) FROM default.{table}")).Trim());
+        Assert.Equal(0, h.Runner.Metrics.Take().DeadLettered);
+        Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+    }
+
+    private static string FormatDecimal(BigInteger unscaled) =>
+        (decimal.Parse(unscaled.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) / 100m).ToString("0.00", CultureInfo.InvariantCulture);
+}
