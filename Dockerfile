@@ -17,4 +17,4 @@ COPY schemas/ /schemas/
 # Exit code 0 after a graceful drain on SIGTERM; give it time to flush (compose: stop_grace_period).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["dotnet", "/app/streamenrich.dll"]
-CMD ["run", "/pipelines"]
+CMD ["run", "/pipelines/web-events.yaml"]

@@ -94,11 +94,14 @@ internal sealed class KafkaSource : IDisposable
             ["enable.auto.offset.store"] = "false",
             ["enable.partition.eof"] = "false",
             ["auto.offset.reset"] = options.StartFrom,
-            ["fetch.max.bytes"] = (50 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            // Memory: librdkafka holds up to one fetch response (fetch.max.bytes) plus its prefetch queue
+            // (queued.max.messages.kbytes, 64 MB by default): bounded whatever the backlog. A smaller queue makes
+            // librdkafka 2.0 back off fetching for about a second each time it fills (measured: -25% throughput at 32 MB).
+            ["fetch.max.bytes"] = (16 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
             ["max.partition.fetch.bytes"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
             // librdkafka 2.0 stops fetching for about a second whenever its prefetch queue passes queued.min.messages;
             // at 100k the queue runs dry during that pause (measured on the mock: ~120k msg/s instead of ~340k msg/s).
-            // The memory bound stays queued.max.messages.kbytes (64 MB by default).
+            // The memory bound is queued.max.messages.kbytes above.
             ["queued.min.messages"] = "1000000",
         };
         foreach (var (key, value) in options.Properties)
