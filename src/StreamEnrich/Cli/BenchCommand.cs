@@ -196,7 +196,7 @@ internal static class BenchCommand
         await ch.ExecuteAsync(sql).ConfigureAwait(false);
         var expectedRows = messages - produced.Heartbeats;
         var started = Stopwatch.GetTimestamp();
-        var run = StartSelf(["run", pipelineFile, "--status-interval", "5s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile));
+        var run = StartSelf(["run", pipelineFile, "--status-interval", "1s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile));
         children.Add(run);
         var visible = new long[partitions];
         Array.Fill(visible, -1);

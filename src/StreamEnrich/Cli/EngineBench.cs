@@ -124,6 +124,10 @@ internal static class EngineBench
             return new Counted(n);
         }
 
+        public EncodedRows Merge(EncodedRows? batch, EncodedRows next) => mode >= Mode.Encode
+            ? sink.Merge((RowBinaryRows?)batch, (RowBinaryRows)next)
+            : new Counted((batch?.Rows ?? 0) + next.Rows);
+
         public Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
         {
             var n = parts.Sum(p => p.Rows);

@@ -68,6 +68,7 @@ internal static partial class Adapters
         public Task PrepareAsync(CancellationToken ct) => sink.PrepareAsync(ct);
         public void BindColumns(RecordLayout layout) => sink.BindColumns(layout);
         public EncodedRows Encode(ReadOnlySpan<Record> records) => sink.Encode(records);
+        public EncodedRows Merge(EncodedRows? batch, EncodedRows next) => sink.Merge((RowBinaryRows?)batch, (RowBinaryRows)next);
 
         public async Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken) =>
             (await sink.InsertAsync(parts.Cast<RowBinaryRows>().ToList(), cancellationToken).ConfigureAwait(false)).RowsInserted;
@@ -94,6 +95,13 @@ internal static partial class Adapters
                 else rows.Add(json);
             }
             return new PreviewRows(rows);
+        }
+
+        public EncodedRows Merge(EncodedRows? batch, EncodedRows next)
+        {
+            var json = ((PreviewRows?)batch)?.Json ?? [];
+            json.AddRange(((PreviewRows)next).Json);
+            return new PreviewRows(json);
         }
 
         public Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)

@@ -4,11 +4,13 @@ using StreamEnrich.Configuration;
 namespace StreamEnrich.Pipeline;
 
 /// <summary>Chunks that are inserted together.</summary>
-internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long bytes)
+internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long bytes, EncodedRows? merged)
 {
     public List<RecordChunk> Chunks { get; } = chunks;
     public int Records { get; } = records;
     public long Bytes { get; } = bytes;
+    /// <summary>The encoded rows of every chunk in one buffer, when the sink merges (else each chunk keeps its own).</summary>
+    public EncodedRows? Merged { get; } = merged;
 }
 
 /// <summary>
@@ -16,25 +18,32 @@ internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long by
 /// <c>max_bytes</c> of payload, or its first chunk is <c>max_wait</c> old, whichever comes first; flushes what it
 /// holds when its input completes. Both ends are bounded, so a slow sink holds the batcher, which holds the stages.
 /// Chunks are never split: a batch may exceed <c>max_rows</c> by less than one chunk.
+/// <para>
+/// With a <c>merge</c> function (the sink's), each chunk's encoded rows are appended to one buffer for the batch as the
+/// chunk arrives and the chunk's own buffer is given back at once; a full batch is handed straight to the (bounded)
+/// insert block, so the memory held is the batches being inserted plus the one filling.
+/// </para>
 /// </summary>
 internal sealed class ChunkBatcher
 {
     private readonly BufferBlock<RecordChunk> _input;
-    private readonly BufferBlock<InsertBatch> _output;
+    private readonly ITargetBlock<InsertBatch> _output;
+    private readonly Func<EncodedRows?, EncodedRows, EncodedRows>? _merge;
     private readonly BatchOptions _options;
     private readonly TimeProvider _time;
 
-    public ChunkBatcher(BatchOptions options, int inputCapacity, int outputCapacity, TimeProvider time, CancellationToken ct)
+    public ChunkBatcher(BatchOptions options, int inputCapacity, ITargetBlock<InsertBatch> output,
+        Func<EncodedRows?, EncodedRows, EncodedRows>? merge, TimeProvider time, CancellationToken ct)
     {
         _options = options;
         _time = time;
+        _merge = merge;
         _input = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = inputCapacity, CancellationToken = ct });
-        _output = new BufferBlock<InsertBatch>(new DataflowBlockOptions { BoundedCapacity = outputCapacity, CancellationToken = ct });
+        _output = output;
         Completion = RunAsync(ct);
     }
 
     public ITargetBlock<RecordChunk> Target => _input;
-    public ISourceBlock<InsertBatch> Source => _output;
     /// <summary>Completes when the input completed and the last batch was handed on (or faults with the cause).</summary>
     public Task Completion { get; }
 
@@ -44,6 +53,7 @@ internal sealed class ChunkBatcher
         var rows = 0;
         long bytes = 0;
         long firstAt = 0;
+        EncodedRows? merged = null;
         try
         {
             while (true)
@@ -70,32 +80,35 @@ internal sealed class ChunkBatcher
                 {
                     if (pending.Count == 0) firstAt = _time.GetTimestamp();
                     pending.Add(chunk);
+                    if (_merge != null && chunk.TakeEncoded() is { } encoded) merged = _merge(merged, encoded);
                     rows += chunk.Count;
                     bytes += chunk.PayloadBytes;
                     if (rows >= _options.MaxRows || bytes >= _options.MaxBytes) break;
                 }
                 if (pending.Count > 0 && (rows >= _options.MaxRows || bytes >= _options.MaxBytes || _time.GetElapsedTime(firstAt) >= _options.MaxWait))
                 {
-                    await FlushAsync(pending, rows, bytes, ct).ConfigureAwait(false);
+                    await FlushAsync(pending, rows, bytes, merged, ct).ConfigureAwait(false);
                     pending = [];
                     rows = 0;
                     bytes = 0;
+                    merged = null;
                 }
             }
             await _input.Completion.ConfigureAwait(false); // an upstream fault must not look like a normal end
-            if (pending.Count > 0) await FlushAsync(pending, rows, bytes, ct).ConfigureAwait(false);
+            if (pending.Count > 0) await FlushAsync(pending, rows, bytes, merged, ct).ConfigureAwait(false);
             _output.Complete();
         }
         catch (Exception ex)
         {
-            ((IDataflowBlock)_output).Fault(ex);
+            merged?.Release();
+            _output.Fault(ex);
             throw;
         }
     }
 
-    private async Task FlushAsync(List<RecordChunk> chunks, int rows, long bytes, CancellationToken ct)
+    private async Task FlushAsync(List<RecordChunk> chunks, int rows, long bytes, EncodedRows? merged, CancellationToken ct)
     {
-        if (!await _output.SendAsync(new InsertBatch(chunks, rows, bytes), ct).ConfigureAwait(false))
+        if (!await _output.SendAsync(new InsertBatch(chunks, rows, bytes, merged), ct).ConfigureAwait(false))
             throw new InvalidOperationException("The insert stage stopped accepting batches.");
     }
 }

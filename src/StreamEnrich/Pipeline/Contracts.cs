@@ -32,6 +32,12 @@ internal interface IRowSink
     EncodedRows Encode(ReadOnlySpan<Record> records);
 
     /// <summary>
+    /// Appends <paramref name="next"/> to <paramref name="batch"/> (null: start a new batch buffer), releases
+    /// <paramref name="next"/>'s own buffers, and returns the batch. Called by the batcher, one chunk at a time.
+    /// </summary>
+    EncodedRows Merge(EncodedRows? batch, EncodedRows next);
+
+    /// <summary>
     /// Inserts the encoded rows of a batch as one insert. Returns when the destination acknowledged them; retries
     /// transient failures itself; throws on permanent ones.
     /// </summary>

@@ -117,16 +117,15 @@ internal sealed partial class PipelineRunner
             blocks.Add(block);
         }
 
-        var batcher = new ChunkBatcher(_settings.Batch, inputCapacity: 2, outputCapacity: 1, _time, ct);
-        last.LinkTo(batcher.Target, new DataflowLinkOptions { PropagateCompletion = true });
-
         var insert = new ActionBlock<InsertBatch>(batch => InsertAsync(batch, ct), new ExecutionDataflowBlockOptions
         {
             MaxDegreeOfParallelism = _settings.InsertConcurrency,
             BoundedCapacity = _settings.InsertConcurrency,
             CancellationToken = ct,
         });
-        batcher.Source.LinkTo(insert, new DataflowLinkOptions { PropagateCompletion = true });
+        // Batches go straight into the bounded insert block: memory holds insert_concurrency batches plus the one filling.
+        var batcher = new ChunkBatcher(_settings.Batch, inputCapacity: 2, insert, _sink.Merge, _time, ct);
+        last.LinkTo(batcher.Target, new DataflowLinkOptions { PropagateCompletion = true });
 
         // Any part failing stops the whole graph; the first real cause is what RunAsync throws.
         Exception? firstFailure = null;
@@ -202,8 +201,9 @@ internal sealed partial class PipelineRunner
 
     private async Task InsertAsync(InsertBatch batch, CancellationToken ct)
     {
-        var parts = new List<EncodedRows>(batch.Chunks.Count);
-        foreach (var c in batch.Chunks) parts.Add(c.Encoded!);
+        var parts = new List<EncodedRows>(batch.Merged is null ? batch.Chunks.Count : 1);
+        if (batch.Merged is not null) parts.Add(batch.Merged);
+        else foreach (var c in batch.Chunks) parts.Add(c.Encoded!);
         try
         {
             var inserted = await _sink.InsertAsync(parts, ct).ConfigureAwait(false);
@@ -261,7 +261,8 @@ internal sealed partial class PipelineRunner
             var seconds = Math.Max(0.001, _time.GetElapsedTime(previousAt).TotalSeconds);
             LogRate(_logger, Name,
                 (now.Consumed - previous.Consumed) / seconds, (now.Inserted - previous.Inserted) / seconds,
-                now.Consumed, now.Inserted, now.Filtered, now.DeadLettered + now.Skipped, _source.StatusLine());
+                now.Consumed, now.Inserted, now.Filtered, now.DeadLettered + now.Skipped, _source.StatusLine(),
+                GC.GetTotalMemory(false) >> 20, Environment.WorkingSet >> 20);
             previous = now;
             previousAt = _time.GetTimestamp();
         }, null, _settings.StatusInterval, _settings.StatusInterval);
@@ -270,8 +271,8 @@ internal sealed partial class PipelineRunner
     private void LogStatus(PipelineMetrics.Snapshot m, bool final) =>
         LogFinal(_logger, Name, final ? "drained" : "running", m.Consumed, m.Inserted, m.Filtered, m.DeadLettered, m.Skipped);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}")]
-    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; memory {HeapMb} MB managed, {RssMb} MB resident")]
+    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, long heapMb, long rssMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline} {State}: {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {DeadLettered} dead-lettered, {Skipped} skipped")]
     private static partial void LogFinal(ILogger logger, string pipeline, string state, long consumed, long inserted, long filtered, long deadLettered, long skipped);

@@ -34,6 +34,14 @@ internal sealed class RecordChunk(Record[] records, int count)
     /// <summary>Records filtered out on purpose (after <see cref="Seal"/>).</summary>
     public int Filtered { get; private set; }
 
+    /// <summary>Hands the encoded rows over (to be merged into the batch's buffer); the chunk no longer holds them.</summary>
+    public EncodedRows? TakeEncoded()
+    {
+        var e = Encoded;
+        Encoded = null;
+        return e;
+    }
+
     /// <summary>Keeps the encoded rows and the failed records, and gives every other record back to <paramref name="pool"/>.</summary>
     public void Seal(EncodedRows encoded, RecordPool? pool)
     {

@@ -43,6 +43,9 @@ public class PipelineRunnerTests
             return new Part(offsets);
         }
 
+        public EncodedRows Merge(EncodedRows? batch, EncodedRows next) =>
+            new Part([.. ((Part?)batch)?.Offsets ?? [], .. ((Part)next).Offsets]);
+
         public async Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
         {
             if (before != null) await before(parts);

@@ -29,6 +29,9 @@ internal sealed class RowBinaryRows : Pipeline.EncodedRows
         var owner = Interlocked.Exchange(ref _owner, null);
         owner?.ReturnWriter(Writer);
     }
+
+    /// <summary>Forgets the buffer without returning it (it now belongs to a merged successor).</summary>
+    internal void Abandon() => _owner = null;
 }
 
 /// <summary>What one <see cref="ClickHouseSink.InsertAsync(IReadOnlyList{RowBinaryRows}, CancellationToken)"/> did.</summary>
@@ -53,7 +56,13 @@ internal sealed class ClickHouseSink : IDisposable
     private readonly ClickHouseSinkOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentBag<RowBinaryWriter> _writers = [];
+    // Two pools: chunk-sized writers (one per chunk in flight) and batch-sized ones (merged batches, gzip bodies), so
+    // a chunk never holds on to a batch-sized buffer. Both are capped; writers beyond the cap are left to the GC.
+    private readonly ConcurrentBag<RowBinaryWriter> _chunkWriters = [];
+    private readonly ConcurrentBag<RowBinaryWriter> _batchWriters = [];
+    private const int MaxPooledChunkWriters = 64;
+    // Batches being filled or inserted plus their gzip bodies: at most insert_concurrency * 2 + 1 at a time.
+    private int MaxPooledBatchWriters => _options.InsertConcurrency * 2 + 1;
     private ClickHouseHttpClient? _client;
     private List<ClickHouseColumn>? _columns;
     private string _insertQuery = "";
@@ -171,6 +180,20 @@ internal sealed class ClickHouseSink : IDisposable
     }
 
     /// <summary>
+    /// Appends <paramref name="next"/>'s rows to <paramref name="batch"/> (a new pooled buffer when null) and gives
+    /// <paramref name="next"/>'s buffer back. Not thread-safe for the same batch (the batcher calls it serially).
+    /// </summary>
+    public RowBinaryRows Merge(RowBinaryRows? batch, RowBinaryRows next)
+    {
+        var w = batch?.Writer ?? RentWriter(batch: true);
+        w.WriteBytes(next.Writer.WrittenSpan);
+        var merged = new RowBinaryRows(this, w, (batch?.Rows ?? 0) + next.Rows, (batch?.FailedRows ?? 0) + next.FailedRows);
+        batch?.Abandon();
+        next.Release();
+        return merged;
+    }
+
+    /// <summary>
     /// Sends encoded parts as ONE insert (gzip-compressed when configured). Transient failures are retried with
     /// exponential backoff and full jitter; permanent ones throw <see cref="ClickHouseSinkException"/>.
     /// </summary>
@@ -190,7 +213,7 @@ internal sealed class ClickHouseSink : IDisposable
             ReadOnlyMemory<byte> content;
             if (_options.Compress)
             {
-                body = RentWriter();
+                body = RentWriter(batch: true);
                 ClickHouseHttpClient.Gzip(parts.Select(p => p.Writer.WrittenMemory), body);
                 content = body.WrittenMemory;
             }
@@ -200,7 +223,7 @@ internal sealed class ClickHouseSink : IDisposable
             }
             else
             {
-                body = RentWriter();
+                body = RentWriter(batch: true);
                 foreach (var p in parts) body.WriteBytes(p.Writer.WrittenSpan);
                 content = body.WrittenMemory;
             }
@@ -364,18 +387,22 @@ internal sealed class ClickHouseSink : IDisposable
         }
     }
 
-    private RowBinaryWriter RentWriter() => _writers.TryTake(out var w) ? w : new RowBinaryWriter(64 * 1024);
+    private RowBinaryWriter RentWriter(bool batch = false) =>
+        (batch ? _batchWriters : _chunkWriters).TryTake(out var w) ? w : new RowBinaryWriter(batch ? 1024 * 1024 : 64 * 1024);
 
     internal void ReturnWriter(RowBinaryWriter w)
     {
         w.Reset();
-        if (w.Capacity > 256 * 1024 * 1024) w.Dispose(); // do not keep a huge buffer from an outlier batch
-        else _writers.Add(w);
+        var batch = w.Capacity > 1024 * 1024;
+        var pool = batch ? _batchWriters : _chunkWriters;
+        // Do not keep a huge buffer from an outlier batch, nor more writers than the pipeline keeps in flight.
+        if (w.Capacity <= 256 * 1024 * 1024 && pool.Count < (batch ? MaxPooledBatchWriters : MaxPooledChunkWriters)) pool.Add(w);
     }
 
     public void Dispose()
     {
         _client?.Dispose();
-        while (_writers.TryTake(out var w)) w.Dispose();
+        _chunkWriters.Clear();
+        _batchWriters.Clear();
     }
 }
