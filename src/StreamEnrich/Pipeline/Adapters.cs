@@ -62,7 +62,7 @@ internal static partial class Adapters
     }
 
     /// <summary>The ClickHouse sink as the runner's <see cref="IRowSink"/>.</summary>
-    internal sealed class ClickHouseRowSink(ClickHouseSink sink) : IRowSink, IDisposable
+    internal sealed class ClickHouseRowSink(ClickHouseSink sink) : ITableSink, IDisposable
     {
         public ClickHouseSink Sink => sink;
         public Task PrepareAsync(CancellationToken ct) => sink.PrepareAsync(ct);
@@ -77,7 +77,7 @@ internal static partial class Adapters
     }
 
     /// <summary>Dry-run sink: each row encoded exactly as an insert would, decoded back to JSON; nothing is sent.</summary>
-    internal sealed class PreviewRowSink(ClickHouseSink sink) : IRowSink
+    internal sealed class PreviewRowSink(ClickHouseSink sink) : ITableSink, IDisposable
     {
         private readonly List<string> _rows = [];
         public IReadOnlyList<string> Rows { get { lock (_rows) return [.. _rows]; } }
@@ -117,6 +117,8 @@ internal static partial class Adapters
             }
             return Task.FromResult(n);
         }
+
+        public void Dispose() => sink.Dispose();
 
         private sealed class PreviewRows : EncodedRows
         {

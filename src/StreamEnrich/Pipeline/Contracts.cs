@@ -44,5 +44,15 @@ internal interface IRowSink
     Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken);
 }
 
+/// <summary>A sink that writes into a table: it learns the table's columns, then declares the fields they read.</summary>
+internal interface ITableSink : IRowSink
+{
+    /// <summary>Reads the table's columns (DESCRIBE, or the inline schema); throws with the reason when it cannot.</summary>
+    Task PrepareAsync(CancellationToken cancellationToken);
+
+    /// <summary>Declares the field each column reads; before the layout is frozen.</summary>
+    void BindColumns(RecordLayout layout);
+}
+
 /// <summary>The pipeline stopped on purpose because <c>on_error: fail</c> met a failed record.</summary>
 internal sealed class PipelineStoppedException(string message) : Exception(message);

@@ -30,31 +30,9 @@ internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers,
         Func<RecordLayout, Formats.IRecordDecoder>? decoder = null)
     {
         var o = pipeline.Options;
-        var errors = new List<ConfigError>();
-        var (layout, stages) = builder.BuildStages(pipeline, errors);
         var preview = Adapters.CreatePreviewSink(o.Sink, loggers.CreateLogger("StreamEnrich.DryRun"), time);
-        try
-        {
-            await preview.PrepareAsync(ct).ConfigureAwait(false);
-            preview.BindColumns(layout);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException && ex is not OutOfMemoryException)
-        {
-            errors.Add(pipeline.ErrorAt("sink", $"no table schema for dry-run: {ex.Message}",
-                "Give the columns inline (`sink.schema: {column: Type, ...}`) or make the ClickHouse server in sink.url reachable."));
-        }
-        if (errors.Count > 0) throw new PipelineBuildException(errors);
-        layout.Freeze();
-        Formats.IRecordDecoder recordDecoder;
-        try
-        {
-            recordDecoder = decoder is null ? PipelineBuilder.BuildDecoder(pipeline, layout, loggers) : decoder(layout);
-        }
-        catch (Formats.Avro.AvroSchemaException ex)
-        {
-            throw new PipelineBuildException([pipeline.ErrorAt("format", ex.Message)]);
-        }
-        var plan = new ProcessingPlan(layout, recordDecoder, stages);
+        var plan = await builder.BuildPlanAsync(pipeline, preview, ex => pipeline.ErrorAt("sink", $"no table schema for dry-run: {ex.Message}",
+            "Give the columns inline (`sink.schema: {column: Type, ...}`) or make the ClickHouse server in sink.url reachable."), [], ct, decoder).ConfigureAwait(false);
         var source = new MemoryChunkSource(o.Source.AllTopics.FirstOrDefault() ?? "dry-run", messages, Math.Max(1, o.Source.ChunkSize));
         var failed = new CollectingFailedSink();
         var settings = new RunnerSettings(pipeline.Name, o.Parallelism, InsertConcurrency: 1, o.Batch, OnError.DeadLetter, TimeSpan.Zero);
@@ -62,7 +40,6 @@ internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers,
         await runner.RunAsync(CancellationToken.None, ct).ConfigureAwait(false);
         var dead = failed.Records.OrderBy(r => r.Offset)
             .Select(r => new DeadLetterPreview(r.Offset, r.FailedStage ?? "?", r.FailureReason ?? "?")).ToList();
-        (recordDecoder as IDisposable)?.Dispose();
         return new DryRunResult(preview.Rows, dead, runner.Metrics.Take().Filtered);
     }
 

@@ -48,6 +48,40 @@ internal sealed class PipelineBuilder(StageRegistry registry, ILoggerFactory log
         return (layout, stages);
     }
 
+    /// <summary>
+    /// Builds what a pipeline runs, in the order the record layout needs: the stages declare their fields, the sink reads
+    /// its table and declares the columns' fields, the layout is frozen, and the decoder is compiled against it.
+    /// Every problem is collected as a <see cref="ConfigError"/> and thrown together as a <see cref="PipelineBuildException"/>.
+    /// </summary>
+    /// <param name="sinkError">Turns a failure to read the table into an error at the right place, with a hint.</param>
+    /// <param name="decoder">Replaces the decoder of the <c>format</c> section (dry-run of Avro container files).</param>
+    public async Task<ProcessingPlan> BuildPlanAsync(LoadedPipeline pipeline, ITableSink sink, Func<Exception, ConfigError> sinkError,
+        List<ConfigError> errors, CancellationToken ct, Func<RecordLayout, IRecordDecoder>? decoder = null)
+    {
+        var (layout, stages) = BuildStages(pipeline, errors);
+        try
+        {
+            await sink.PrepareAsync(ct).ConfigureAwait(false);
+            sink.BindColumns(layout);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not OutOfMemoryException)
+        {
+            errors.Add(sinkError(ex));
+        }
+        if (errors.Count > 0) throw new PipelineBuildException(errors);
+        layout.Freeze();
+        IRecordDecoder recordDecoder;
+        try
+        {
+            recordDecoder = decoder?.Invoke(layout) ?? BuildDecoder(pipeline, layout, loggers);
+        }
+        catch (Formats.Avro.AvroSchemaException ex)
+        {
+            throw new PipelineBuildException([pipeline.ErrorAt("format", ex.Message)]);
+        }
+        return new ProcessingPlan(layout, recordDecoder, stages);
+    }
+
     /// <summary>The decoder for the pipeline's format, compiled against the frozen layout.</summary>
     public static IRecordDecoder BuildDecoder(LoadedPipeline pipeline, RecordLayout layout, ILoggerFactory loggers)
     {

@@ -17,22 +17,9 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
     public async Task<PipelineRunner> BuildAsync(LoadedPipeline pipeline, List<ConfigError> errors, CancellationToken ct)
     {
         var o = pipeline.Options;
-        var (layout, stages) = builder.BuildStages(pipeline, errors);
         var sink = Adapters.CreateClickHouseSink(o.Sink, loggers.CreateLogger("StreamEnrich.Sinks.ClickHouse." + pipeline.Name), time);
-        try
-        {
-            await sink.PrepareAsync(ct).ConfigureAwait(false);
-            sink.BindColumns(layout);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException && ex is not OutOfMemoryException)
-        {
-            errors.Add(pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
-                "Check that the server is reachable and the table exists (`streamenrich schema` prints a CREATE TABLE for this pipeline)."));
-        }
-        if (errors.Count > 0) throw new PipelineBuildException(errors);
-        layout.Freeze();
-        var decoder = PipelineBuilder.BuildDecoder(pipeline, layout, loggers);
-        var plan = new ProcessingPlan(layout, decoder, stages);
+        var plan = await builder.BuildPlanAsync(pipeline, sink, ex => pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
+            "Check that the server is reachable and the table exists (`streamenrich schema` prints a CREATE TABLE for this pipeline)."), errors, ct).ConfigureAwait(false);
         var source = Adapters.CreateKafkaSource(o.Source, pipeline.Name, loggers.CreateLogger("StreamEnrich.Sources.Kafka." + pipeline.Name), time);
         var failed = o.OnError == OnError.DeadLetter && o.DeadLetter is not null
             ? Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name))

@@ -161,11 +161,14 @@ internal sealed partial class PipelineRunner
         finally
         {
             failure.Cancel(); // stops the status log and anything left
+            // The runner owns what was built for it: stages (lookup reload timers), decoder (registry client), sink (HTTP client).
             foreach (var stage in _plan.Stages)
             {
                 if (stage.Sync is IDisposable d) d.Dispose();
                 else if (stage.Async is IDisposable a) a.Dispose();
             }
+            (_plan.Decoder as IDisposable)?.Dispose();
+            (_sink as IDisposable)?.Dispose();
         }
 
         if (firstFailure != null)
