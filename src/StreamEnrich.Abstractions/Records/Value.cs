@@ -120,38 +120,43 @@ public readonly struct Value : IEquatable<Value>
             return new Guid(b, bigEndian: true);
         }
     }
-    public ReadOnlySpan<Value> AsArray => ((Value[])_ref!).AsSpan(0, _length);
-    public Value[] ArrayItems => (Value[])_ref!;
-    public ReadOnlySpan<KeyValuePair<string, Value>> AsMap => ((KeyValuePair<string, Value>[])_ref!).AsSpan(0, _length);
+    // The reference's type follows from Kind (and _bits for strings), so hot accessors use Unsafe.As instead of type
+    // checks: `is byte[]` and array casts go through the runtime's cast helpers (~4% of CPU at full speed, measured).
+    public ReadOnlySpan<Value> AsArray => Unsafe.As<Value[]>(_ref!).AsSpan(0, _length);
+    public Value[] ArrayItems => Unsafe.As<Value[]>(_ref!);
+    public ReadOnlySpan<KeyValuePair<string, Value>> AsMap => Unsafe.As<KeyValuePair<string, Value>[]>(_ref!).AsSpan(0, _length);
+
+    /// <summary>True when <see cref="_ref"/> is a byte[] (Bytes, or a string stored as UTF-8).</summary>
+    private bool HoldsBytes => Kind == ValueKind.Bytes || (Kind == ValueKind.String && _bits == 1);
 
     /// <summary>True when this string is stored as UTF-8 bytes (no .NET string materialised yet).</summary>
     public bool IsUtf8 => Kind == ValueKind.String && _bits == 1;
 
     /// <summary>The bytes of a <see cref="ValueKind.Bytes"/> value, or the UTF-8 bytes of a UTF-8 string.</summary>
-    public ReadOnlySpan<byte> RawBytes => _ref is byte[] b ? b.AsSpan(_offset, _length) : default;
+    public ReadOnlySpan<byte> RawBytes => HoldsBytes ? Unsafe.As<byte[]>(_ref!).AsSpan(_offset, _length) : default;
 
     /// <summary>The text of a string value (allocates when the value is a UTF-8 slice).</summary>
-    public string AsString => _ref is string s ? s : Encoding.UTF8.GetString((byte[])_ref!, _offset, _length);
+    public string AsString => HoldsBytes ? Encoding.UTF8.GetString(Unsafe.As<byte[]>(_ref!), _offset, _length) : (string)_ref!;
 
     /// <summary>Writes the UTF-8 bytes of a string value; returns false if <paramref name="destination"/> is too small.</summary>
     public bool TryGetUtf8(Span<byte> destination, out int written)
     {
-        if (_ref is byte[] b)
+        if (HoldsBytes)
         {
             written = _length;
-            return b.AsSpan(_offset, _length).TryCopyTo(destination);
+            return Unsafe.As<byte[]>(_ref!).AsSpan(_offset, _length).TryCopyTo(destination);
         }
         return Encoding.UTF8.TryGetBytes((string)_ref!, destination, out written);
     }
 
     /// <summary>Byte count of the UTF-8 form of a string value.</summary>
-    public int Utf8Length => _ref is byte[] ? _length : Encoding.UTF8.GetByteCount((string)_ref!);
+    public int Utf8Length => HoldsBytes ? _length : Encoding.UTF8.GetByteCount((string)_ref!);
 
     /// <summary>Compares a string value with UTF-8 text without allocating.</summary>
     public bool StringEquals(ReadOnlySpan<byte> utf8)
     {
         if (Kind != ValueKind.String) return false;
-        if (_ref is byte[] b) return b.AsSpan(_offset, _length).SequenceEqual(utf8);
+        if (HoldsBytes) return Unsafe.As<byte[]>(_ref!).AsSpan(_offset, _length).SequenceEqual(utf8);
         var s = (string)_ref!;
         if (Encoding.UTF8.GetMaxByteCount(s.Length) <= 256)
         {
@@ -234,5 +239,5 @@ public readonly struct Value : IEquatable<Value>
 
     /// <summary>A string value's UTF-8 bytes as a hash key (used by lookups without materialising strings).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ReadOnlySpan<byte> Utf8SliceOrEmpty() => _ref is byte[] b && Kind == ValueKind.String ? b.AsSpan(_offset, _length) : default;
+    public ReadOnlySpan<byte> Utf8SliceOrEmpty() => Kind == ValueKind.String && _bits == 1 ? Unsafe.As<byte[]>(_ref!).AsSpan(_offset, _length) : default;
 }

@@ -236,8 +236,11 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
     [Option("ClickHouse settings sent with every insert (e.g. insert_quorum).")]
     public Dictionary<string, string> Settings { get; set; } = [];
 
-    [Option("gzip the request bodies.")]
-    public bool Compress { get; set; } = true;
+    [Option("gzip the request bodies: true or false; when not set, gzip unless the server is on this machine (loopback), where compressing only costs CPU on both ends.")]
+    public bool? Compress { get; set; }
+
+    /// <summary>Whether request bodies are gzipped (<see cref="Compress"/>, or its loopback-aware default).</summary>
+    public bool UseCompression => Compress ?? !(Uri.TryCreate(Url, UriKind.Absolute, out var u) && (u.IsLoopback || u.Host == "localhost"));
 
     [Option("Inserts in flight at once.")]
     public int InsertConcurrency { get; set; } = 2;

@@ -211,7 +211,7 @@ internal sealed class ClickHouseSink : IDisposable
         try
         {
             ReadOnlyMemory<byte> content;
-            if (_options.Compress)
+            if (_options.UseCompression)
             {
                 body = RentWriter(batch: true);
                 ClickHouseHttpClient.Gzip(parts.Select(p => p.Writer.WrittenMemory), body);
@@ -227,7 +227,7 @@ internal sealed class ClickHouseSink : IDisposable
                 foreach (var p in parts) body.WriteBytes(p.Writer.WrittenSpan);
                 content = body.WrittenMemory;
             }
-            var attempts = await SendWithRetriesAsync(client, content, _options.Compress, rows, ct).ConfigureAwait(false);
+            var attempts = await SendWithRetriesAsync(client, content, _options.UseCompression, rows, ct).ConfigureAwait(false);
             return new InsertResult(rows, failed, content.Length, attempts);
         }
         finally

@@ -228,9 +228,14 @@ internal sealed class KafkaSource : IDisposable
                 {
                     Emit(target, stop); // nothing more right now: do not hold records back
                 }
-                if (_buildingCount > 0 && _time.GetElapsedTime(_buildingStartedAt) >= MaxChunkAge)
-                    Emit(target, stop);
-                MaybeCommit();
+                // Clock reads cost a syscall-free but measurable ~4% at full speed: check them every 16 messages
+                // under load, and every time the consumer comes back empty.
+                if (result is null || (_messages & 15) == 0)
+                {
+                    if (_buildingCount > 0 && _time.GetElapsedTime(_buildingStartedAt) >= MaxChunkAge)
+                        Emit(target, stop);
+                    MaybeCommit();
+                }
             }
             _logger.LogInformation("Pipeline {Pipeline}: stopped consuming after {Messages} messages; waiting for the pipeline to drain",
                 _pipeline, _messages);
