@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using StreamEnrich.Tests.Fixtures;
+
+namespace StreamEnrich.Tests.Cli;
+
+/// <summary>
+/// The `streamenrich` program as a user runs it: a separate process, real signals, real exit codes.
+/// </summary>
+[Collection("Integration")]
+public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFixture kafka)
+{
+    /// <summary>The program in its own build output (same configuration as these tests), with its own dependencies.</summary>
+    private static readonly string Program = FindProgram();
+
+    private static string FindProgram()
+    {
+        var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // .../bin/<Configuration>/net10.0
+        var configuration = testBin.Parent!.Name;
+        for (var dir = testBin; dir != null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "src", "StreamEnrich", "bin", configuration, testBin.Name, "streamenrich.dll");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException($"streamenrich.dll ({configuration}) not found above {testBin.FullName}; build the solution first.");
+    }
+
+    /// <summary>Starts the program; its output is collected by events (no reads pending on the test's context).</summary>
+    private static Process Start(string directory, StringBuilder stdout, StringBuilder stderr, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Program);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (stdout) stdout.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (stderr) stderr.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> RunToEndAsync(string directory, params string[] args)
+    {
+        StringBuilder stdout = new(), stderr = new();
+        using var p = Start(directory, stdout, stderr, args);
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (p.ExitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Run_Sigterm_DrainsCommitsAndExitsZero()
+    {
+        var topic = kafka.CreateTopic(2, "sigterm");
+        var table = await clickhouse.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
+        const int n = 5000;
+        kafka.Produce(topic, 2, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
+        var group = KafkaFixture.UniqueName("g");
+        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), $$"""
+                source: { brokers: "{{kafka.BootstrapServers}}", topic: {{topic}}, group_id: {{group}} }
+                sink: { url: "{{clickhouse.Url}}", table: {{table}}, columns: { kafka_partition: _partition, kafka_offset: _offset } }
+                batch: { max_wait: 5s }
+                on_error: fail
+                """);
+            StringBuilder stdout = new(), stderr = new();
+            using var p = Start(dir, stdout, stderr, "run", "p.yaml", "--status-interval", "1s");
+            var sw = Stopwatch.StartNew();
+            // Rows arrive; then, with a batch still filling (max_wait 5 s), SIGTERM must flush it, commit, and exit 0.
+            while (long.Parse((await clickhouse.QueryAsync($"SELECT count() FROM default.{table}")).Trim(), CultureInfo.InvariantCulture) < 1
+                   && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited)
+                await Task.Delay(100);
+            Assert.False(p.HasExited, "streamenrich exited before any row arrived: " + stderr);
+            kafka.Produce(topic, 2, 100, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{n + i}}}") });
+            await Task.Delay(1000);
+            var sent = Kill(p.Id, 15);
+            Assert.True(sent == 0, $"kill({p.Id}, SIGTERM) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.True(p.ExitCode == 0, $"exit code {p.ExitCode}; stderr: {stderr}");
+            Assert.Contains("draining", stderr.ToString(), StringComparison.Ordinal);
+            Assert.Equal(n + 100, long.Parse((await clickhouse.QueryAsync($"SELECT uniqExact(kafka_partition, kafka_offset) FROM default.{table}")).Trim(), CultureInfo.InvariantCulture));
+            Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Validate_BrokenPipeline_ExitsOneWithEveryErrorAndItsPosition()
+    {
+        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "bad.yaml"), """
+                source:
+                  brokers: localhost:9092
+                  topic: t
+                stages:
+                  - type: filter
+                    where: "a == (1"
+                sink:
+                  url: http://localhost:8123
+                  table: t
+                  max_retry: 3
+                on_error: skip
+                """);
+            var (exit, _, err) = await RunToEndAsync(dir, "validate", "bad.yaml");
+
+            Assert.Equal(1, exit);
+            Assert.Contains("bad.yaml:10:3: error: unknown key 'max_retry'", err, StringComparison.Ordinal);
+            Assert.Contains("max_retries", err, StringComparison.Ordinal); // the did-you-mean hint
+            Assert.Contains("bad.yaml:6:", err, StringComparison.Ordinal); // the predicate error, at the filter's where
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task UnknownOption_ExitsTwoWithUsage()
+    {
+        var (exit, _, err) = await RunToEndAsync(AppContext.BaseDirectory, "validate", "--no-such-option", "x", "some.yaml");
+        Assert.Equal(2, exit);
+        Assert.Contains("unknown option", err, StringComparison.Ordinal);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
