@@ -123,7 +123,6 @@ public readonly struct Value : IEquatable<Value>
     // The reference's type follows from Kind (and _bits for strings), so hot accessors use Unsafe.As instead of type
     // checks: `is byte[]` and array casts go through the runtime's cast helpers (~4% of CPU at full speed, measured).
     public ReadOnlySpan<Value> AsArray => Unsafe.As<Value[]>(_ref!).AsSpan(0, _length);
-    public Value[] ArrayItems => Unsafe.As<Value[]>(_ref!);
     public ReadOnlySpan<KeyValuePair<string, Value>> AsMap => Unsafe.As<KeyValuePair<string, Value>[]>(_ref!).AsSpan(0, _length);
 
     /// <summary>True when <see cref="_ref"/> is a byte[] (Bytes, or a string stored as UTF-8).</summary>

@@ -10,7 +10,6 @@ internal sealed class PipelineMetrics
     public long Filtered;
     public long DeadLettered;
     public long Skipped;
-    public long InsertRetries;
 
     public Snapshot Take() => new(
         Interlocked.Read(ref Consumed), Interlocked.Read(ref ConsumedBytes), Interlocked.Read(ref Inserted),

@@ -181,7 +181,7 @@ internal sealed partial class PipelineRunner
 
         await _source.CloseAsync(CancellationToken.None).ConfigureAwait(false);
         if (_failed != null) await _failed.DisposeAsync().ConfigureAwait(false);
-        LogStatus(Metrics.Take(), final: true);
+        LogDrained(Metrics.Take());
     }
 
     private static ExecutionDataflowBlockOptions Options(int parallel, CancellationToken ct) => new()
@@ -271,14 +271,14 @@ internal sealed partial class PipelineRunner
         }, null, _settings.StatusInterval, _settings.StatusInterval);
     }
 
-    private void LogStatus(PipelineMetrics.Snapshot m, bool final) =>
-        LogFinal(_logger, Name, final ? "drained" : "running", m.Consumed, m.Inserted, m.Filtered, m.DeadLettered, m.Skipped);
+    private void LogDrained(PipelineMetrics.Snapshot m) =>
+        LogFinal(_logger, Name, m.Consumed, m.Inserted, m.Filtered, m.DeadLettered, m.Skipped);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; memory {HeapMb} MB managed, {RssMb} MB resident")]
     private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, long heapMb, long rssMb);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline} {State}: {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {DeadLettered} dead-lettered, {Skipped} skipped")]
-    private static partial void LogFinal(ILogger logger, string pipeline, string state, long consumed, long inserted, long filtered, long deadLettered, long skipped);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline} drained: {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {DeadLettered} dead-lettered, {Skipped} skipped")]
+    private static partial void LogFinal(ILogger logger, string pipeline, long consumed, long inserted, long filtered, long deadLettered, long skipped);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Pipeline}: skipped {Count} failed records (on_error: skip); first: {First}")]
     private static partial void LogSkipped(ILogger logger, string pipeline, int count, string first);

@@ -23,8 +23,6 @@ internal sealed class RecordChunk(Record[] records, int count)
     public long PayloadBytes { get; init; }
     /// <summary>Handle the source uses to mark this chunk's offsets finished.</summary>
     public object? OffsetHandle { get; set; }
-    /// <summary>When the first message of the chunk was consumed (latency metrics).</summary>
-    public long ConsumedAtTimestamp { get; init; }
     public ReadOnlySpan<Record> Span => Records.AsSpan(0, Count);
 
     /// <summary>The rows as the sink will send them (after <see cref="Seal"/>).</summary>

@@ -271,7 +271,40 @@ internal static class CollectionBounds
     }
 }
 
-internal sealed class ArrayNode : AvroNode
+/// <summary>
+/// Arrays and maps: blocks of items, each block either sized in bytes (skipped in one jump) or counted (skipped item
+/// by item, with the count checked against the bytes left so hostile counts cannot spin or allocate).
+/// </summary>
+internal abstract class BlockedCollectionNode : AvroNode
+{
+    /// <summary>The fewest bytes one item can take (bounds hostile block counts).</summary>
+    protected abstract int ItemMinSize { get; }
+    /// <summary>"array" or "map", for error messages.</summary>
+    protected abstract string Kind { get; }
+    protected abstract void SkipItem(ref AvroBinaryReader r, int depth);
+
+    public override void Skip(ref AvroBinaryReader r, int depth)
+    {
+        CheckDepth(ref r, depth);
+        long n = 0;
+        while (true)
+        {
+            var at = r.Position;
+            var count = r.ReadBlockCount(out var size);
+            if (count == 0) return;
+            if (size >= 0)
+            {
+                r.Position += (int)size;
+                continue;
+            }
+            CollectionBounds.Check(ref r, at, count, n, ItemMinSize, Kind);
+            n += count;
+            for (var i = 0; i < count; i++) SkipItem(ref r, depth + 1);
+        }
+    }
+}
+
+internal sealed class ArrayNode : BlockedCollectionNode
 {
     public AvroNode Items { get; set; } = NullNode.Instance;
 
@@ -301,28 +334,12 @@ internal sealed class ArrayNode : AvroNode
         return Value.FromArray(items);
     }
 
-    public override void Skip(ref AvroBinaryReader r, int depth)
-    {
-        CheckDepth(ref r, depth);
-        long n = 0;
-        while (true)
-        {
-            var at = r.Position;
-            var count = r.ReadBlockCount(out var size);
-            if (count == 0) return;
-            if (size >= 0)
-            {
-                r.Position += (int)size;
-                continue;
-            }
-            CollectionBounds.Check(ref r, at, count, n, Items.MinSize, "array");
-            n += count;
-            for (var i = 0; i < count; i++) Items.Skip(ref r, depth + 1);
-        }
-    }
+    protected override int ItemMinSize => Items.MinSize;
+    protected override string Kind => "array";
+    protected override void SkipItem(ref AvroBinaryReader r, int depth) => Items.Skip(ref r, depth);
 }
 
-internal sealed class MapNode : AvroNode
+internal sealed class MapNode : BlockedCollectionNode
 {
     public AvroNode Values { get; set; } = NullNode.Instance;
 
@@ -360,29 +377,14 @@ internal sealed class MapNode : AvroNode
         return Value.FromMap(entries);
     }
 
-    public override void Skip(ref AvroBinaryReader r, int depth)
+    protected override int ItemMinSize => 1 + Values.MinSize;
+    protected override string Kind => "map";
+
+    protected override void SkipItem(ref AvroBinaryReader r, int depth)
     {
-        CheckDepth(ref r, depth);
-        long n = 0;
-        while (true)
-        {
-            var at = r.Position;
-            var count = r.ReadBlockCount(out var size);
-            if (count == 0) return;
-            if (size >= 0)
-            {
-                r.Position += (int)size;
-                continue;
-            }
-            CollectionBounds.Check(ref r, at, count, n, 1 + Values.MinSize, "map");
-            n += count;
-            for (var i = 0; i < count; i++)
-            {
-                var len = r.ReadLength("map key");
-                r.Position += len;
-                Values.Skip(ref r, depth + 1);
-            }
-        }
+        var len = r.ReadLength("map key");
+        r.Position += len;
+        Values.Skip(ref r, depth);
     }
 }
 

@@ -343,7 +343,6 @@ internal sealed class KafkaSource : IDisposable
         var chunk = new RecordChunk(_building!, _buildingCount)
         {
             PayloadBytes = _buildingBytes,
-            ConsumedAtTimestamp = _buildingStartedAt,
         };
         _building = null;
         _buildingCount = 0;
