@@ -129,32 +129,11 @@ public sealed class FormatOptions : IValidatableOptions
     [Option("Payload format: json (UTF-8 JSON objects) or avro (Confluent wire format with a Schema Registry).")]
     public string Type { get; set; } = "json";
 
-    [Option("Schema Registry URL (format avro).", Example = "http://localhost:8081")]
-    public string? RegistryUrl { get; set; }
-
-    [Option("Schema Registry user (basic auth).")]
-    public string? RegistryUser { get; set; }
-
-    [Option("Schema Registry password (basic auth).")]
-    public string? RegistryPassword { get; set; }
-
-    [Option("Schema Registry bearer token.")]
-    public string? RegistryToken { get; set; }
+    [Option("The Schema Registry (format avro).")]
+    public Formats.SchemaRegistry.SchemaRegistryOptions? Registry { get; set; }
 
     [Option("Reader schema file (Avro .avsc), relative to the pipeline file, for schema resolution (writer schema -> this one).")]
     public string? ReaderSchema { get; set; }
-
-    [Option("Timeout of one Schema Registry request.")]
-    public TimeSpan RegistryTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    [Option("Retries of a Schema Registry request that failed transiently (5xx, connection errors).")]
-    public int RegistryMaxRetries { get; set; } = 5;
-
-    [Option("CA certificate file (PEM) to trust for an https Schema Registry.")]
-    public string? RegistryTlsCaFile { get; set; }
-
-    [Option("Skip TLS certificate validation of the Schema Registry (testing only).")]
-    public bool RegistryTlsSkipVerify { get; set; }
 
     [Option("Also decode message keys (Confluent wire format); their fields are named `<key_prefix>.<field>`.")]
     public bool DecodeKeys { get; set; }
@@ -166,8 +145,8 @@ public sealed class FormatOptions : IValidatableOptions
     {
         if (Type is not ("json" or "avro"))
             context.Error(nameof(Type), $"unknown format '{Type}'.", "Use `json` or `avro`.");
-        if (Type == "avro" && string.IsNullOrWhiteSpace(RegistryUrl))
-            context.Error(nameof(RegistryUrl), "format avro needs registry_url.", "Add `registry_url: http://<schema-registry>:8081`.");
+        if (Type == "avro" && Registry is null)
+            context.Error(nameof(Type), "format avro needs a schema registry.", "Add `registry: { url: http://<schema-registry>:8081 }` to `format`.");
     }
 }
 

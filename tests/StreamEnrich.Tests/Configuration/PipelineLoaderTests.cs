@@ -21,7 +21,7 @@ public class PipelineLoaderTests
           buffered_chunks: 0x10
         format:
           type: avro
-          registry_url: http://registry:8081
+          registry: { url: "http://registry:8081", user: u, password: p, max_retries: 2 }
           reader_schema: schemas/web.avsc
         stages:
           - type: test_lookup
@@ -87,7 +87,8 @@ public class PipelineLoaderTests
         Assert.Equal(TimeSpan.FromMilliseconds(250), o.Source.CommitInterval);
         Assert.Equal(1000, o.Source.ChunkSize);
         Assert.Equal(16, o.Source.BufferedChunks);
-        Assert.Equal(("avro", "http://registry:8081", "schemas/web.avsc"), (o.Format.Type, o.Format.RegistryUrl, o.Format.ReaderSchema));
+        Assert.Equal(("avro", "http://registry:8081", "schemas/web.avsc"), (o.Format.Type, o.Format.Registry?.Url, o.Format.ReaderSchema));
+        Assert.Equal(("u", "p", 2), (o.Format.Registry!.User, o.Format.Registry.Password, o.Format.Registry.MaxRetries));
 
         Assert.Equal(2, o.Stages.Count);
         var geo = o.Stages[0];

@@ -154,8 +154,8 @@ public sealed class JsonSchemaStageTests : IDisposable
         var errors = TestStageContext.Validate(new JsonSchemaStageOptions());
         Assert.Contains(errors, e => e.Property == nameof(JsonSchemaStageOptions.File) && e.Message.Contains("`file` or `registry_subject`", StringComparison.Ordinal));
         errors = TestStageContext.Validate(new JsonSchemaStageOptions { RegistrySubject = "s" });
-        Assert.Contains(errors, e => e.Property == nameof(JsonSchemaStageOptions.RegistryUrl));
-        errors = TestStageContext.Validate(new JsonSchemaStageOptions { File = "a.json", RegistrySubject = "s", RegistryUrl = "http://x" });
+        Assert.Contains(errors, e => e.Property == nameof(JsonSchemaStageOptions.Registry));
+        errors = TestStageContext.Validate(new JsonSchemaStageOptions { File = "a.json", RegistrySubject = "s", Registry = new() { Url = "http://x" } });
         Assert.Contains(errors, e => e.Message.Contains("not both", StringComparison.Ordinal));
         Assert.Empty(TestStageContext.Validate(new JsonSchemaStageOptions { File = "a.json" }));
     }
@@ -170,7 +170,7 @@ public sealed class JsonSchemaStageTests : IDisposable
         var context = new TestStageContext("validate", _dir);
         var latest = context.Build<JsonSchemaStage>("json_schema", new JsonSchemaStageOptions
         {
-            RegistrySubject = "orders-value", RegistryUrl = registry.Url, RegistryToken = "s3cret",
+            RegistrySubject = "orders-value", Registry = new() { Url = registry.Url, Token = "s3cret" },
         });
         Assert.True(Run(latest, """{"user_id":"7","price":2}""").IsActive);
         Assert.Equal("json_schema: #/price: NumberExpected", Run(latest, """{"user_id":"7","price":"2"}""").FailureReason);
@@ -178,7 +178,7 @@ public sealed class JsonSchemaStageTests : IDisposable
 
         var v1 = context.Build<JsonSchemaStage>("json_schema", new JsonSchemaStageOptions
         {
-            RegistrySubject = "orders-value", RegistryVersion = "1", RegistryUrl = registry.Url, RegistryToken = "s3cret",
+            RegistrySubject = "orders-value", RegistryVersion = "1", Registry = new() { Url = registry.Url, Token = "s3cret" },
         });
         Assert.Equal("json_schema: #/id: PropertyRequired", Run(v1, """{"user_id":"7","price":2}""").FailureReason);
     }
@@ -189,7 +189,7 @@ public sealed class JsonSchemaStageTests : IDisposable
         await using var registry = await SchemaRegistryServer.StartAsync();
         registry.Register("orders-value", """{"type":"record","name":"O","fields":[]}""");
         var ex = Assert.Throws<InvalidDataException>(() => new TestStageContext("validate", _dir).Build<JsonSchemaStage>("json_schema",
-            new JsonSchemaStageOptions { RegistrySubject = "orders-value", RegistryUrl = registry.Url }));
+            new JsonSchemaStageOptions { RegistrySubject = "orders-value", Registry = new() { Url = registry.Url } }));
         Assert.Contains("is a AVRO schema; json_schema needs a JSON Schema", ex.Message, StringComparison.Ordinal);
     }
 
@@ -198,7 +198,7 @@ public sealed class JsonSchemaStageTests : IDisposable
     {
         await using var registry = await SchemaRegistryServer.StartAsync();
         var ex = Assert.Throws<InvalidOperationException>(() => new TestStageContext("validate", _dir).Build<JsonSchemaStage>("json_schema",
-            new JsonSchemaStageOptions { RegistrySubject = "missing-value", RegistryUrl = registry.Url }));
+            new JsonSchemaStageOptions { RegistrySubject = "missing-value", Registry = new() { Url = registry.Url } }));
         Assert.Contains("cannot read subject 'missing-value' version latest", ex.Message, StringComparison.Ordinal);
     }
 

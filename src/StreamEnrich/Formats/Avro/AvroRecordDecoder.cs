@@ -66,7 +66,7 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
         AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null)
     {
         var reader = format.ReaderSchema is { } path ? LoadReaderSchema(Path.Combine(baseDirectory, path)) : null;
-        var client = new SchemaRegistryClient(SchemaRegistryOptions.From(format), timeProvider);
+        var client = new SchemaRegistryClient(format.Registry ?? throw new ArgumentException("format avro needs `registry`.", nameof(format)), timeProvider);
         return new AvroRecordDecoder(layout, client, reader, options, timeProvider) { _ownedRegistry = client };
     }
 

@@ -99,7 +99,7 @@ internal static partial class TableDdlGenerator
             var subject = $"{topics[0]}-value";
             try
             {
-                using var client = new SchemaRegistryClient(SchemaRegistryOptions.From(format));
+                using var client = new SchemaRegistryClient(format.Registry!);
                 var found = await client.GetSubjectVersionAsync(subject, "latest", ct).ConfigureAwait(false);
                 var referenced = new List<string>();
                 foreach (var r in found.References)
@@ -110,7 +110,7 @@ internal static partial class TableDdlGenerator
             catch (Exception e) when (e is SchemaRegistryException or AvroSchemaException or ArgumentException or HttpRequestException)
             {
                 throw new InvalidOperationException(
-                    $"cannot read the writer schema of subject '{subject}' from {format.RegistryUrl}: {e.Message}. " +
+                    $"cannot read the writer schema of subject '{subject}' from {format.Registry?.Url}: {e.Message}. " +
                     "Set `format.reader_schema` to the .avsc file the table should follow, or make the registry reachable.", e);
             }
             if (topics.Count > 1) schema.Note($"columns follow the schema of the first topic ({topics[0]}) only");

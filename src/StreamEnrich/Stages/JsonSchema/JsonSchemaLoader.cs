@@ -26,14 +26,7 @@ internal static class JsonSchemaLoader
     public static (Schema Schema, string Source) FromRegistry(JsonSchemaStageOptions options)
     {
         var subject = options.RegistrySubject ?? throw new ArgumentException("json_schema needs `file` or `registry_subject`.", nameof(options));
-        var registryOptions = new SchemaRegistryOptions
-        {
-            Url = options.RegistryUrl ?? "",
-            User = options.RegistryUser,
-            Password = options.RegistryPassword,
-            Token = options.RegistryToken,
-            Timeout = options.RegistryTimeout,
-        };
+        var registryOptions = options.Registry ?? throw new ArgumentException("`registry_subject` needs `registry`.", nameof(options));
         SubjectSchema found;
         using (var client = new SchemaRegistryClient(registryOptions))
         {
@@ -43,10 +36,10 @@ internal static class JsonSchemaLoader
             }
             catch (SchemaRegistryException e)
             {
-                throw new InvalidOperationException($"cannot read subject '{subject}' version {options.RegistryVersion} from {options.RegistryUrl}: {e.Message}", e);
+                throw new InvalidOperationException($"cannot read subject '{subject}' version {options.RegistryVersion} from {registryOptions.Url}: {e.Message}", e);
             }
         }
-        var source = $"subject '{subject}' version {found.Version} (id {found.Id}) at {options.RegistryUrl}";
+        var source = $"subject '{subject}' version {found.Version} (id {found.Id}) at {registryOptions.Url}";
         if (!string.Equals(found.SchemaType, "JSON", StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"{source} is a {found.SchemaType} schema; json_schema needs a JSON Schema (schemaType JSON).");
         if (found.References.Count > 0)

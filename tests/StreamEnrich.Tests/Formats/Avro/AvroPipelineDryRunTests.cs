@@ -30,7 +30,7 @@ public sealed class AvroPipelineDryRunTests
     private const string WeatherYaml = """
         name: weather
         source: { brokers: "localhost:9092", topic: weather, group_id: g }
-        format: { type: avro, registry_url: "http://127.0.0.1:9" }
+        format: { type: avro, registry: { url: "http://127.0.0.1:9" } }
         stages:
           - type: filter
             where: temp > -100
@@ -67,7 +67,7 @@ public sealed class AvroPipelineDryRunTests
     [Fact]
     public async Task DryRun_ContainerWithIncompatibleReaderSchema_FailsWithFormatError()
     {
-        var yaml = WeatherYaml.Replace("registry_url: \"http://127.0.0.1:9\"", "registry_url: \"http://127.0.0.1:9\", reader_schema: reader.avsc", StringComparison.Ordinal);
+        var yaml = WeatherYaml.Replace("registry: { url: \"http://127.0.0.1:9\" }", "registry: { url: \"http://127.0.0.1:9\" }, reader_schema: reader.avsc", StringComparison.Ordinal);
         var reader = """{"type": "record", "name": "Weather", "namespace": "test", "fields": [{"name": "station", "type": "int"}]}""";
         var (pipeline, dir) = PipelineHarness.Load(yaml, new Dictionary<string, string> { ["reader.avsc"] = reader });
         try
@@ -111,7 +111,7 @@ public sealed class AvroPipelineDryRunTests
         var json = PipelineLoader.Load(Path.Combine(RepoRoot, "pipelines", "web-events.yaml"), stages, Env);
         var avro = PipelineLoader.Load(Path.Combine(RepoRoot, "pipelines", "web-events-avro.yaml"), stages, Env);
         Assert.True(json.Success && avro.Success, string.Join("\n", json.Errors.Concat(avro.Errors)));
-        Assert.Equal(registry.Url, avro.Pipelines[0].Options.Format.RegistryUrl);
+        Assert.Equal(registry.Url, avro.Pipelines[0].Options.Format.Registry?.Url);
 
         var jsonEvents = new SampleEvents(5, 1000);
         var avroEvents = new SampleEvents(5, 1000);

@@ -81,8 +81,7 @@ public sealed class AvroPipelineIntegrationTests(ClickHouseServerFixture clickho
             heartbeat.interval.ms: "500"
         format:
           type: avro
-          registry_url: {{registryUrl}}
-          registry_max_retries: 1
+          registry: { url: "{{registryUrl}}", max_retries: 1 }
         {{extraFormat}}
         stages:
           - type: rename

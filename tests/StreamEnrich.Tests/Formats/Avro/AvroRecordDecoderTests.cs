@@ -309,7 +309,7 @@ public sealed class AvroRecordDecoderCreateTests
             layout.Slot("a");
             layout.Slot("b");
             layout.Freeze();
-            var format = new StreamEnrich.Configuration.FormatOptions { Type = "avro", RegistryUrl = server.Url, ReaderSchema = "schemas/r.avsc" };
+            var format = new StreamEnrich.Configuration.FormatOptions { Type = "avro", Registry = new() { Url = server.Url }, ReaderSchema = "schemas/r.avsc" };
             using var decoder = AvroRecordDecoder.Create(format, layout, dir.FullName);
             var record = layout.NewRecord();
             record.Payload = [0, 0, 0, 0, (byte)id, 6];

@@ -59,7 +59,7 @@ public sealed class TableDdlClickHouseTests(ClickHouseServerFixture server) : ID
         var (ddl, table) = await GenerateAsync("""
             name: orders
             source: { brokers: localhost:9092, topic: orders }
-            format: { type: avro, registry_url: "http://127.0.0.1:1", reader_schema: order.avsc }
+            format: { type: avro, registry: { url: "http://127.0.0.1:1" }, reader_schema: order.avsc }
             on_error: skip
             stages:
               - type: cast

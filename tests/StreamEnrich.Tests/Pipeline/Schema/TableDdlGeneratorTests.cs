@@ -126,7 +126,7 @@ public sealed class TableDdlGeneratorTests : IDisposable
         var pipeline = Load("""
             name: orders
             source: { brokers: localhost:9092, topic: orders }
-            format: { type: avro, registry_url: "http://127.0.0.1:1", reader_schema: order.avsc }
+            format: { type: avro, registry: { url: "http://127.0.0.1:1" }, reader_schema: order.avsc }
             on_error: skip
             stages:
               - type: rename
@@ -160,7 +160,7 @@ public sealed class TableDdlGeneratorTests : IDisposable
         var pipeline = Load($"""
             name: orders
             source: {"{"} brokers: localhost:9092, topic: orders {"}"}
-            format: {"{"} type: avro, registry_url: "{registry.Url}" {"}"}
+            format: {"{"} type: avro, registry: {"{"} url: "{registry.Url}" {"}"} {"}"}
             on_error: skip
             sink: {"{"} url: http://localhost:8123, table: orders {"}"}
             """);
@@ -176,7 +176,7 @@ public sealed class TableDdlGeneratorTests : IDisposable
         var pipeline = Load($"""
             name: orders
             source: {"{"} brokers: localhost:9092, topic: orders {"}"}
-            format: {"{"} type: avro, registry_url: "{registry.Url}" {"}"}
+            format: {"{"} type: avro, registry: {"{"} url: "{registry.Url}" {"}"} {"}"}
             on_error: skip
             sink: {"{"} url: http://localhost:8123, table: orders {"}"}
             """);
