@@ -23,6 +23,7 @@ internal static class Program
           streamenrich bench [--messages 1000000]    benchmark against the kcat | clickhouse-client baseline
               [--engine-only]                        the engine alone (no Kafka/ClickHouse), part by part
               [--format json|avro|both]              payloads: JSON (default), Avro with a registry, or both side by side
+              [--skip-baseline] [--keep]             no kcat baseline; keep the work directory with every process's log
           streamenrich kafka-mock [--topic name:partitions ...]  run an embedded Kafka broker (librdkafka mock cluster)
 
         Environment: ${VAR} and ${VAR:-default} in pipeline files are replaced from the environment.
@@ -54,7 +55,7 @@ internal static class Program
                 "schema" => await Commands.SchemaAsync(Parse(args, "schema"), signals.Stop).ConfigureAwait(false),
                 "docs" => Commands.Docs(Parse(args, "docs")),
                 "demo" => await DemoCommand.RunAsync(Parse(args, "demo", "keep"), signals).ConfigureAwait(false),
-                "bench" => await BenchCommand.RunAsync(Parse(args, "bench", "skip-baseline", "engine-only"), signals).ConfigureAwait(false),
+                "bench" => await BenchCommand.RunAsync(Parse(args, "bench", "skip-baseline", "engine-only", "keep"), signals).ConfigureAwait(false),
                 "kafka-mock" => await Commands.KafkaMockAsync(Parse(args, "kafka-mock"), signals.Stop).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };

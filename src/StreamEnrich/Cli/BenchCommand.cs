@@ -39,6 +39,7 @@ internal static class BenchCommand
         var pollInterval = cmd.DurationOption("poll-interval", TimeSpan.FromMilliseconds(200));
         var engineOnly = cmd.Flag("engine-only");
         var logLevel = cmd.Option("log-level");
+        var keep = cmd.Flag("keep");
         cmd.EnsureAllUsed();
         if (format is not ("json" or "avro" or "both")) throw new UsageException($"--format must be json, avro or both, got '{format}'");
         var runJson = format is "json" or "both";
@@ -137,10 +138,15 @@ internal static class BenchCommand
             foreach (var r in results.Append(baseline).Where(r => r != null))
                 Console.WriteLine($"{r!.Name,-55} {r.Rows,10:N0} {r.Seconds,8:F2} {r.RowsPerSecond,10:N0} {(r.PeakRssBytes > 0 ? $"{r.PeakRssBytes / 1048576.0:F0} MB" : "-"),9} {Ms(r.P50Ms),8} {Ms(r.P99Ms),8} {(double.IsNaN(r.SteadySeconds) ? "-" : (r.Rows / r.SteadySeconds).ToString("N0", CultureInfo.CurrentCulture)),14}");
             Console.WriteLine("steady rows/s: from the first row queryable to the last (no process start, no group join).");
+            foreach (var r in results.Where(r => !double.IsNaN(r.AssignedAfterSeconds)))
+                Console.WriteLine($"{r.Name}: partitions assigned {r.AssignedAfterSeconds:F2} s after the process started (start-up + consumer group join); " +
+                    $"{r.RowsPerSecondAfterAssignment:N0} rows/s from then to the last row queryable");
             if (baseline != null)
                 foreach (var r in results)
                 {
                     Console.WriteLine($"ratio {r.Name.Split(' ')[1]} / baseline rows/s, end to end: {r.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
+                    if (!double.IsNaN(r.AssignedAfterSeconds))
+                        Console.WriteLine($"ratio {r.Name.Split(' ')[1]} from partition assignment / baseline end to end (kcat -C joins no group): {r.RowsPerSecondAfterAssignment / baseline.RowsPerSecond:F2}x");
                     if (!double.IsNaN(r.SteadySeconds))
                         Console.WriteLine($"ratio {r.Name.Split(' ')[1]} steady state / baseline end to end: {r.Rows / r.SteadySeconds / baseline.RowsPerSecond:F2}x");
                 }
@@ -176,7 +182,8 @@ internal static class BenchCommand
             }
             if (registry is not null) await registry.DisposeAsync().ConfigureAwait(false);
             await clickhouse.StopAsync().ConfigureAwait(false);
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (keep) Console.WriteLine($"bench: kept {dir} (logs of every process; ClickHouse is stopped)");
+            else try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 
@@ -196,7 +203,15 @@ internal static class BenchCommand
         await ch.ExecuteAsync(sql).ConfigureAwait(false);
         var expectedRows = messages - produced.Heartbeats;
         var started = Stopwatch.GetTimestamp();
-        var run = StartSelf(["run", pipelineFile, "--status-interval", "1s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile));
+        // When the consumer group handed out the partitions (the "assigned" log line): the broker's join delay is
+        // reported apart from the rest, since the baseline (kcat -C) reads without a group.
+        long assignedAt = 0;
+        var run = StartSelf(["run", pipelineFile, "--status-interval", "1s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile),
+            line =>
+            {
+                if (Interlocked.Read(ref assignedAt) == 0 && line.Contains(": assigned ", StringComparison.Ordinal))
+                    Interlocked.Exchange(ref assignedAt, Stopwatch.GetTimestamp());
+            });
         children.Add(run);
         var visible = new long[partitions];
         Array.Fill(visible, -1);
@@ -236,6 +251,7 @@ internal static class BenchCommand
             if (count < expectedRows) await Task.Delay(pollInterval, abort).ConfigureAwait(false);
         }
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var assignedSeconds = Interlocked.Read(ref assignedAt) is var a and > 0 ? (a - started) / (double)Stopwatch.Frequency : double.NaN;
         (_, var finalHwm) = ReadRss(run.Id);
         peakRss = Math.Max(peakRss, finalHwm);
         var exit = await StopAsync(run, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
@@ -247,6 +263,7 @@ internal static class BenchCommand
         {
             // Less than one poll interval between the first and the last row seen means too few rows to tell.
             SteadySeconds = seconds - firstRowAt >= pollInterval.TotalSeconds ? seconds - firstRowAt : double.NaN,
+            AssignedAfterSeconds = assignedSeconds,
             LogFile = logFile,
             RssTrail = rssTrail,
         };
@@ -259,6 +276,10 @@ internal static class BenchCommand
         public double RowsPerSecond => Rows / Seconds;
         /// <summary>From the first row queryable to the last (excludes process start and the consumer group join).</summary>
         public double SteadySeconds { get; init; } = double.NaN;
+        /// <summary>From the process start to the consumer group's first assignment (process start-up plus the group join).</summary>
+        public double AssignedAfterSeconds { get; init; } = double.NaN;
+        /// <summary>Rows per second from the first assignment to the last row queryable.</summary>
+        public double RowsPerSecondAfterAssignment => double.IsNaN(AssignedAfterSeconds) ? double.NaN : Rows / (Seconds - AssignedAfterSeconds);
         [System.Text.Json.Serialization.JsonIgnore] public string LogFile { get; init; } = "";
         [System.Text.Json.Serialization.JsonIgnore] public string RssTrail { get; init; } = "";
     }
@@ -333,7 +354,7 @@ internal static class BenchCommand
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
 
     /// <summary>Starts this same program with other arguments (works both as `dotnet streamenrich.dll` and as the apphost).</summary>
-    internal static Process StartSelf(IEnumerable<string> args, Dictionary<string, string> env, string logFile)
+    internal static Process StartSelf(IEnumerable<string> args, Dictionary<string, string> env, string logFile, Action<string>? onLine = null)
     {
         var self = Environment.ProcessPath!;
         var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Environment.CurrentDirectory };
@@ -343,8 +364,8 @@ internal static class BenchCommand
         var p = Process.Start(psi)!;
         var log = new StreamWriter(logFile) { AutoFlush = true };
         var sync = new object();
-        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (sync) log.WriteLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (sync) log.WriteLine(e.Data); };
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) { onLine?.Invoke(e.Data); lock (sync) log.WriteLine(e.Data); } };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) { onLine?.Invoke(e.Data); lock (sync) log.WriteLine(e.Data); } };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         p.Exited += (_, _) => { lock (sync) log.Dispose(); };

@@ -134,7 +134,7 @@ internal static class EngineBench
             if (mode == Mode.Gzip)
             {
                 using var gz = new RowBinaryWriter(1 << 20);
-                ClickHouseHttpClient.Gzip(parts.Cast<RowBinaryRows>().Select(p => p.Writer.WrittenMemory), gz);
+                ClickHouseHttpClient.Gzip(parts.Cast<RowBinaryRows>().SelectMany(p => p.Segments), gz);
             }
             Interlocked.Add(ref _rows, n);
             return Task.FromResult(n);

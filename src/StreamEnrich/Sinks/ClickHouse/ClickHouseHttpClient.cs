@@ -110,15 +110,41 @@ internal sealed class ClickHouseHttpClient : IDisposable
     /// <c>INSERT INTO db.table (cols) FORMAT &lt;format&gt;</c> with <paramref name="body"/> as the data
     /// (already gzip-compressed when <paramref name="gzipped"/>).
     /// </summary>
-    public async Task InsertAsync(string insertQuery, ReadOnlyMemory<byte> body, bool gzipped, string queryId, CancellationToken ct)
+    public Task InsertAsync(string insertQuery, ReadOnlyMemory<byte> body, bool gzipped, string queryId, CancellationToken ct) =>
+        InsertAsync(insertQuery, [body], gzipped, queryId, ct);
+
+    /// <summary>
+    /// <c>INSERT INTO db.table (cols) FORMAT &lt;format&gt;</c> with the <paramref name="segments"/>, one after the other,
+    /// as the data (streamed from the buffers, not copied into one).
+    /// </summary>
+    public async Task InsertAsync(string insertQuery, IReadOnlyList<ReadOnlyMemory<byte>> segments, bool gzipped, string queryId, CancellationToken ct)
     {
         var settings = new List<KeyValuePair<string, string>>(_options.Settings.Count + 1) { new("query", insertQuery), new("query_id", queryId) };
         using var req = new HttpRequestMessage(HttpMethod.Post, BuildUri(null, settings.Concat(_options.Settings)));
-        var content = new ReadOnlyMemoryContent(body);
+        HttpContent content = segments.Count == 1 ? new ReadOnlyMemoryContent(segments[0]) : new SegmentsContent(segments);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         if (gzipped) content.Headers.ContentEncoding.Add("gzip");
         req.Content = content;
         using var resp = await SendAsync(req, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A request body made of several buffers sent one after the other, with a Content-Length.</summary>
+    private sealed class SegmentsContent(IReadOnlyList<ReadOnlyMemory<byte>> segments) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            foreach (var s in segments) await stream.WriteAsync(s, cancellationToken).ConfigureAwait(false);
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            foreach (var s in segments) length += s.Length;
+            return true;
+        }
     }
 
     public static string BuildInsertQuery(string database, string table, IEnumerable<string> columns, string format) =>

@@ -7,31 +7,56 @@ using StreamEnrich.Records;
 
 namespace StreamEnrich.Sinks.ClickHouse;
 
-/// <summary>Rows of one chunk encoded as RowBinary in a pooled buffer, until their batch is inserted.</summary>
+/// <summary>
+/// Rows encoded as RowBinary in pooled chunk-sized buffers, until their batch is inserted: one buffer for a chunk,
+/// the chunks' buffers side by side for a batch (<see cref="ClickHouseSink.Merge"/> appends buffers, it copies no bytes).
+/// </summary>
 internal sealed class RowBinaryRows : Pipeline.EncodedRows
 {
     private ClickHouseSink? _owner;
 
     internal RowBinaryRows(ClickHouseSink owner, RowBinaryWriter writer, int rows, int failedRows)
+        : this(owner, [writer], rows, failedRows, writer.Position)
     {
-        _owner = owner;
-        Writer = writer;
-        Rows = rows;
-        FailedRows = failedRows;
-        Bytes = writer.Position;
     }
 
-    public RowBinaryWriter Writer { get; }
+    private RowBinaryRows(ClickHouseSink owner, List<RowBinaryWriter> writers, int rows, int failedRows, long bytes)
+    {
+        _owner = owner;
+        Writers = writers;
+        Rows = rows;
+        FailedRows = failedRows;
+        Bytes = bytes;
+    }
+
+    /// <summary>The buffers, in row order; the insert body is their written bytes one after the other.</summary>
+    public List<RowBinaryWriter> Writers { get; }
     public int FailedRows { get; }
+
+    /// <summary>The written bytes of every buffer, in order (what an insert sends).</summary>
+    public IEnumerable<ReadOnlyMemory<byte>> Segments => Writers.Select(w => w.WrittenMemory);
+
+    /// <summary><paramref name="batch"/> (or nothing) followed by <paramref name="next"/>; both give up their buffers to the result.</summary>
+    internal static RowBinaryRows Append(ClickHouseSink owner, RowBinaryRows? batch, RowBinaryRows next)
+    {
+        var writers = batch?.Writers ?? new List<RowBinaryWriter>(64);
+        writers.AddRange(next.Writers);
+        var merged = new RowBinaryRows(owner, writers, (batch?.Rows ?? 0) + next.Rows, (batch?.FailedRows ?? 0) + next.FailedRows,
+            (batch?.Bytes ?? 0) + next.Bytes);
+        batch?.Abandon();
+        next.Abandon();
+        return merged;
+    }
 
     public override void Release()
     {
         var owner = Interlocked.Exchange(ref _owner, null);
-        owner?.ReturnWriter(Writer);
+        if (owner is null) return;
+        foreach (var w in Writers) owner.ReturnWriter(w);
     }
 
-    /// <summary>Forgets the buffer without returning it (it now belongs to a merged successor).</summary>
-    internal void Abandon() => _owner = null;
+    /// <summary>Forgets the buffers without returning them (they now belong to a merged successor).</summary>
+    private void Abandon() => _owner = null;
 }
 
 /// <summary>What one <see cref="ClickHouseSink.InsertAsync(IReadOnlyList{RowBinaryRows}, CancellationToken)"/> did.</summary>
@@ -56,13 +81,15 @@ internal sealed class ClickHouseSink : IDisposable
     private readonly ClickHouseSinkOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    // Two pools: chunk-sized writers (one per chunk in flight) and batch-sized ones (merged batches, gzip bodies), so
-    // a chunk never holds on to a batch-sized buffer. Both are capped; writers beyond the cap are left to the GC.
+    // Chunk-sized writers (one per chunk from encoding until its batch is inserted; a batch is its chunks' writers side
+    // by side, so no batch-sized buffer is ever built) and, for gzip only, one body writer per insert in flight. The
+    // chunk pool holds at most what the pipeline had in flight at its peak (its blocks are bounded); writers that grew
+    // past MaxPooledChunkCapacity for an outlier chunk are left to the GC.
     private readonly ConcurrentBag<RowBinaryWriter> _chunkWriters = [];
-    private readonly ConcurrentBag<RowBinaryWriter> _batchWriters = [];
-    private const int MaxPooledChunkWriters = 64;
-    // Batches being filled or inserted plus their gzip bodies: at most insert_concurrency * 2 + 1 at a time.
-    private int MaxPooledBatchWriters => _options.InsertConcurrency * 2 + 1;
+    private readonly ConcurrentBag<RowBinaryWriter> _bodyWriters = [];
+    private const int ChunkWriterCapacity = 64 * 1024;
+    private const int MaxPooledChunkCapacity = 1024 * 1024;
+    private int MaxPooledBodyWriters => _options.InsertConcurrency;
     private ClickHouseHttpClient? _client;
     private List<ClickHouseColumn>? _columns;
     private string _insertQuery = "";
@@ -180,22 +207,15 @@ internal sealed class ClickHouseSink : IDisposable
     }
 
     /// <summary>
-    /// Appends <paramref name="next"/>'s rows to <paramref name="batch"/> (a new pooled buffer when null) and gives
-    /// <paramref name="next"/>'s buffer back. Not thread-safe for the same batch (the batcher calls it serially).
+    /// Appends <paramref name="next"/>'s rows to <paramref name="batch"/> (a new batch when null) by taking over its
+    /// buffers; no bytes are copied. Not thread-safe for the same batch (the batcher calls it serially).
     /// </summary>
-    public RowBinaryRows Merge(RowBinaryRows? batch, RowBinaryRows next)
-    {
-        var w = batch?.Writer ?? RentWriter(batch: true);
-        w.WriteBytes(next.Writer.WrittenSpan);
-        var merged = new RowBinaryRows(this, w, (batch?.Rows ?? 0) + next.Rows, (batch?.FailedRows ?? 0) + next.FailedRows);
-        batch?.Abandon();
-        next.Release();
-        return merged;
-    }
+    public RowBinaryRows Merge(RowBinaryRows? batch, RowBinaryRows next) => RowBinaryRows.Append(this, batch, next);
 
     /// <summary>
-    /// Sends encoded parts as ONE insert (gzip-compressed when configured). Transient failures are retried with
-    /// exponential backoff and full jitter; permanent ones throw <see cref="ClickHouseSinkException"/>.
+    /// Sends encoded parts as ONE insert (gzip-compressed when configured), their buffers streamed one after the other.
+    /// Transient failures are retried with exponential backoff and full jitter; permanent ones throw
+    /// <see cref="ClickHouseSinkException"/>.
     /// </summary>
     public async Task<InsertResult> InsertAsync(IReadOnlyList<RowBinaryRows> parts, CancellationToken ct)
     {
@@ -210,29 +230,30 @@ internal sealed class ClickHouseSink : IDisposable
         RowBinaryWriter? body = null;
         try
         {
-            ReadOnlyMemory<byte> content;
+            IReadOnlyList<ReadOnlyMemory<byte>> content;
             if (_options.UseCompression)
             {
-                body = RentWriter(batch: true);
-                ClickHouseHttpClient.Gzip(parts.Select(p => p.Writer.WrittenMemory), body);
-                content = body.WrittenMemory;
-            }
-            else if (parts.Count == 1)
-            {
-                content = parts[0].Writer.WrittenMemory;
+                body = _bodyWriters.TryTake(out var b) ? b : new RowBinaryWriter(1024 * 1024);
+                ClickHouseHttpClient.Gzip(parts.SelectMany(p => p.Segments), body);
+                content = [body.WrittenMemory];
             }
             else
             {
-                body = RentWriter(batch: true);
-                foreach (var p in parts) body.WriteBytes(p.Writer.WrittenSpan);
-                content = body.WrittenMemory;
+                content = [.. parts.SelectMany(p => p.Segments)];
             }
             var attempts = await SendWithRetriesAsync(client, content, _options.UseCompression, rows, ct).ConfigureAwait(false);
-            return new InsertResult(rows, failed, content.Length, attempts);
+            long sent = 0;
+            foreach (var c in content) sent += c.Length;
+            return new InsertResult(rows, failed, sent, attempts);
         }
         finally
         {
-            if (body is not null) ReturnWriter(body);
+            if (body is not null)
+            {
+                body.Reset();
+                // A body that grew for an outlier batch is not kept.
+                if (body.Capacity <= 256 * 1024 * 1024 && _bodyWriters.Count < MaxPooledBodyWriters) _bodyWriters.Add(body);
+            }
         }
     }
 
@@ -295,7 +316,7 @@ internal sealed class ClickHouseSink : IDisposable
         return null;
     }
 
-    private async Task<int> SendWithRetriesAsync(ClickHouseHttpClient client, ReadOnlyMemory<byte> body, bool gzipped, int rows, CancellationToken ct)
+    private async Task<int> SendWithRetriesAsync(ClickHouseHttpClient client, IReadOnlyList<ReadOnlyMemory<byte>> body, bool gzipped, int rows, CancellationToken ct)
     {
         // One query_id for all attempts: if an earlier attempt is somehow still running, the server refuses the
         // retry (QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING, retried later) instead of inserting the batch twice at once.
@@ -308,7 +329,8 @@ internal sealed class ClickHouseSink : IDisposable
             {
                 var started = _time.GetTimestamp();
                 await client.InsertAsync(_insertQuery, body, gzipped, queryId, ct).ConfigureAwait(false);
-                _logger.LogDebug("Inserted {Rows} rows ({Bytes} bytes sent) into {Table} in {Ms:F0} ms.", rows, body.Length, TableName, _time.GetElapsedTime(started).TotalMilliseconds);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                    _logger.LogDebug("Inserted {Rows} rows ({Bytes} bytes sent) into {Table} in {Ms:F0} ms.", rows, body.Sum(b => (long)b.Length), TableName, _time.GetElapsedTime(started).TotalMilliseconds);
                 return attempt;
             }
             catch (ClickHouseServerException e) when (!e.IsRetryable)
@@ -387,22 +409,18 @@ internal sealed class ClickHouseSink : IDisposable
         }
     }
 
-    private RowBinaryWriter RentWriter(bool batch = false) =>
-        (batch ? _batchWriters : _chunkWriters).TryTake(out var w) ? w : new RowBinaryWriter(batch ? 1024 * 1024 : 64 * 1024);
+    private RowBinaryWriter RentWriter() => _chunkWriters.TryTake(out var w) ? w : new RowBinaryWriter(ChunkWriterCapacity);
 
     internal void ReturnWriter(RowBinaryWriter w)
     {
         w.Reset();
-        var batch = w.Capacity > 1024 * 1024;
-        var pool = batch ? _batchWriters : _chunkWriters;
-        // Do not keep a huge buffer from an outlier batch, nor more writers than the pipeline keeps in flight.
-        if (w.Capacity <= 256 * 1024 * 1024 && pool.Count < (batch ? MaxPooledBatchWriters : MaxPooledChunkWriters)) pool.Add(w);
+        if (w.Capacity <= MaxPooledChunkCapacity) _chunkWriters.Add(w);
     }
 
     public void Dispose()
     {
         _client?.Dispose();
         _chunkWriters.Clear();
-        _batchWriters.Clear();
+        _bodyWriters.Clear();
     }
 }

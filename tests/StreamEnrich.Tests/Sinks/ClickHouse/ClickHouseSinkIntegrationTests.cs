@@ -146,6 +146,41 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
         Assert.Equal("1\t3\ta\n4\t4\td\n", await server.QueryAsync($"SELECT * FROM default.{table} ORDER BY id"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task InsertAsync_MergedChunks_SendsTheirBuffersInOrderWithoutCopying(bool compress)
+    {
+        var table = await server.CreateUniqueTableAsync("id UInt32, name String");
+        var (sink, layout) = await PrepareAsync(Options(server.Url, table, o => o.Compress = compress));
+        using var sinkLease = sink;
+        var chunks = Enumerable.Range(0, 3)
+            .Select(c => Enumerable.Range(c * 1000, 1000).Select(i => Row(layout, ("id", Value.FromInt(i)), ("name", S("n" + i)))).ToArray())
+            .Select(records => sink.Encode(records))
+            .ToList();
+        var chunkWriters = chunks.SelectMany(c => c.Writers).ToList();
+
+        RowBinaryRows? batch = null;
+        foreach (var c in chunks) batch = sink.Merge(batch, c);
+
+        // The batch is the chunks' own buffers side by side: nothing was copied into a batch-sized buffer.
+        Assert.Equal(chunkWriters, batch!.Writers);
+        Assert.Equal(3000, batch.Rows);
+        Assert.Equal(chunks.Sum(c => c.Bytes), batch.Bytes);
+        var result = await sink.InsertAsync([batch], CancellationToken.None);
+        Assert.Equal(3000, result.RowsInserted);
+        if (!compress) Assert.Equal(batch.Bytes, result.BytesSent);
+        // One insert, every row, in chunk order.
+        Assert.Equal("3000\t0\t2999\t1\n", await server.QueryAsync(
+            $"SELECT count(), min(id), max(id), countIf(name = concat('n', toString(id))) = count() FROM default.{table}"));
+
+        // Released buffers go back to the pool and are handed out again.
+        batch.Release();
+        var again = sink.Encode([Row(layout, ("id", Value.FromInt(1)), ("name", S("x")))]);
+        Assert.Contains(again.Writers[0], chunkWriters);
+        again.Release();
+    }
+
     [Fact]
     public async Task InsertAsync_ColumnsMapping_ReadsTheMappedNestedField()
     {
