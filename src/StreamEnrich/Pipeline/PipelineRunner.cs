@@ -257,25 +257,29 @@ internal sealed partial class PipelineRunner
         if (_settings.StatusInterval <= TimeSpan.Zero) return new CancellationTokenRegistration();
         var previous = Metrics.Take();
         var previousAt = _time.GetTimestamp();
+        var previousGcPause = GC.GetTotalPauseDuration();
         return _time.CreateTimer(_ =>
         {
             if (ct.IsCancellationRequested) return;
             var now = Metrics.Take();
             var seconds = Math.Max(0.001, _time.GetElapsedTime(previousAt).TotalSeconds);
+            // Process-wide (shared by every pipeline of the process): the share of wall time the GC paused threads.
+            var gcPause = GC.GetTotalPauseDuration();
             LogRate(_logger, Name,
                 (now.Consumed - previous.Consumed) / seconds, (now.Inserted - previous.Inserted) / seconds,
                 now.Consumed, now.Inserted, now.Filtered, now.DeadLettered + now.Skipped, _source.StatusLine(),
-                GC.GetTotalMemory(false) >> 20, Environment.WorkingSet >> 20);
+                GC.GetTotalMemory(false) >> 20, Environment.WorkingSet >> 20, Math.Min(100, 100 * (gcPause - previousGcPause).TotalSeconds / seconds));
             previous = now;
             previousAt = _time.GetTimestamp();
+            previousGcPause = gcPause;
         }, null, _settings.StatusInterval, _settings.StatusInterval);
     }
 
     private void LogDrained(PipelineMetrics.Snapshot m) =>
         LogFinal(_logger, Name, m.Consumed, m.Inserted, m.Filtered, m.DeadLettered, m.Skipped);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; memory {HeapMb} MB managed, {RssMb} MB resident")]
-    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, long heapMb, long rssMb);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; memory {HeapMb} MB managed, {RssMb} MB resident, GC paused {GcPausePercent:F1}%")]
+    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, long heapMb, long rssMb, double gcPausePercent);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline} drained: {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {DeadLettered} dead-lettered, {Skipped} skipped")]
     private static partial void LogFinal(ILogger logger, string pipeline, long consumed, long inserted, long filtered, long deadLettered, long skipped);

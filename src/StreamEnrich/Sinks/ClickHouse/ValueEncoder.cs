@@ -123,6 +123,32 @@ internal abstract class ValueEncoder
     }
 
     /// <summary>A value as an exact decimal (integers, decimals, floats via shortest round-trip text, numeric strings).</summary>
+    private static readonly double[] Pow10Double = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+    /// <summary>
+    /// The decimal a double was written as, without formatting it: the fewest fractional digits s (up to 15) such that
+    /// r / 10^s, r an integer below 2^52, is exactly <paramref name="f"/> again. Below 2^52 two decimals with s digits
+    /// cannot both round to the same double, so this is the value of the shortest round-trip text ("R"), e.g. 19.99 →
+    /// 1999 scale 2. Returns false for the rest (very large or long numbers), which take the text path.
+    /// </summary>
+    internal static bool TryShortDecimal(double f, out DecimalValue d)
+    {
+        const double Limit = 4503599627370496d; // 2^52
+        for (var s = 0; s < Pow10Double.Length; s++)
+        {
+            var scaled = f * Pow10Double[s];
+            if (!(Math.Abs(scaled) < Limit)) break;
+            var r = Math.Round(scaled);
+            if (r / Pow10Double[s] == f)
+            {
+                d = new DecimalValue((long)r, s);
+                return true;
+            }
+        }
+        d = default;
+        return false;
+    }
+
     internal static bool TryGetDecimal(in Value v, out DecimalValue d, out string? error)
     {
         error = null;
@@ -136,6 +162,7 @@ internal abstract class ValueEncoder
                 var f = v.AsFloat;
                 d = default;
                 if (!double.IsFinite(f)) { error = $"{f.ToString(CultureInfo.InvariantCulture)} is not a finite number"; return false; }
+                if (TryShortDecimal(f, out d)) return true;
                 Span<char> chars = stackalloc char[32];
                 f.TryFormat(chars, out var n, "R", CultureInfo.InvariantCulture);
                 if (DecimalValue.TryParse(chars[..n], out d)) return true;
