@@ -317,3 +317,43 @@ public sealed class LookupStageTests : IDisposable
         Assert.Empty(TestStageContext.Validate(new LookupStageOptions { File = "t.txt", Format = LookupFileFormat.Jsonl, KeyColumn = "k", Field = "f", Columns = new() { ["a"] = "b" } }));
     }
 }
+
+public sealed class LookupTableTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lookup-table-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Find_ManyIntegerAndTextKeys_EveryRowFoundByEveryKeyForm()
+    {
+        // Negative, large and clustered keys exercise the integer index's probing; "007" is text only (not canonical).
+        var keys = Enumerable.Range(0, 20_000).Select(i => (long)i * 1024).Concat([-1, -5_000_000_000, long.MaxValue, long.MinValue]).ToList();
+        var path = Path.Combine(_dir, "t.csv");
+        File.WriteAllLines(path, new[] { "id,plan,n" }.Concat(keys.Select(k => $"{k},{(k % 3 == 0 ? "pro" : "free")},v{k}")).Append("007,text-only,x"));
+        var table = LookupTable.Load(path, LookupFileFormat.Csv, "id", ["plan", "n"]);
+
+        Assert.Equal(keys.Count + 1, table.Count);
+        foreach (var k in keys)
+        {
+            var byInt = table.Find(Value.FromInt(k));
+            Assert.True(byInt >= 0, $"key {k} not found as an integer");
+            Assert.Equal(byInt, table.Find(Value.FromUtf8(System.Text.Encoding.UTF8.GetBytes(k.ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+            Assert.Equal(byInt, table.Find(Value.FromString(k.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            var row = table.Row(byInt);
+            Assert.Equal(k % 3 == 0 ? "pro" : "free", row[0].ToString());
+            Assert.Equal("v" + k.ToString(System.Globalization.CultureInfo.InvariantCulture), row[1].ToString());
+        }
+        Assert.Equal(-1, table.Find(Value.FromInt(1)));
+        Assert.Equal(-1, table.Find(Value.FromInt(7)));
+        Assert.Equal("text-only", table.Row(table.Find(Value.FromString("007"))).ToArray()[0].ToString());
+        Assert.Equal(table.Find(Value.FromInt(2048)), table.Find(Value.FromFloat(2048.0)));
+        Assert.Equal(-1, table.Find(Value.Null));
+
+        // Repeated texts share one UTF-8 buffer; the sink copies them as they are.
+        var a = table.Row(table.Find(Value.FromInt(0)))[0];
+        var b = table.Row(table.Find(Value.FromInt(3072)))[0];
+        Assert.True(a.IsUtf8 && b.IsUtf8);
+        Assert.True(a.RawBytes == b.RawBytes, "equal lookup values should share one buffer");
+    }
+}

@@ -83,9 +83,10 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
     {
         var fields = record.Fields;
         var table = Volatile.Read(ref _table);
-        var row = table.Find(fields[_keySlot]);
-        if (row is not null)
+        var index = table.Find(fields[_keySlot]);
+        if (index >= 0)
         {
+            var row = table.Row(index);
             for (var i = 0; i < _targets.Length; i++) fields[_targets[i]] = row[i];
             return;
         }

@@ -6,45 +6,89 @@ using StreamEnrich.Records;
 namespace StreamEnrich.Stages.Lookup;
 
 /// <summary>
-/// An immutable keyed table loaded from a file. Rows are the values of the configured columns, in order.
-/// Keys are matched as text; keys that are canonical integers (<c>42</c>, not <c>042</c>) are also indexed as
-/// numbers so integer fields match without allocating.
+/// An immutable keyed table loaded from a file. Rows are the values of the configured columns, in order, stored flat
+/// (row r is <c>values[r * columns .. (r + 1) * columns]</c>); equal strings are stored once, as UTF-8, so the sink
+/// copies them without transcoding. Keys are matched as text; keys that are canonical integers (<c>42</c>, not
+/// <c>042</c>) are also indexed as numbers in an open-addressing table, so an integer field finds its row with one
+/// probe and no allocation.
 /// </summary>
 internal sealed class LookupTable
 {
-    private readonly Dictionary<string, Value[]> _byString;
-    private readonly Dictionary<string, Value[]>.AlternateLookup<ReadOnlySpan<char>> _byChars;
-    private readonly Dictionary<long, Value[]> _byLong;
+    private readonly Dictionary<string, int> _byString;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _byChars;
+    private readonly IntIndex _byLong;
+    private readonly Value[] _values;
+    private readonly int _columns;
 
-    private LookupTable(Dictionary<string, Value[]> byString, Dictionary<long, Value[]> byLong)
+    private LookupTable(Dictionary<string, int> byString, IntIndex byLong, Value[] values, int columns)
     {
         _byString = byString;
         _byChars = byString.GetAlternateLookup<ReadOnlySpan<char>>();
         _byLong = byLong;
+        _values = values;
+        _columns = columns;
     }
 
     public int Count => _byString.Count;
 
-    /// <summary>The row for <paramref name="key"/>, or null.</summary>
-    public Value[]? Find(in Value key)
+    /// <summary>The values of row <paramref name="row"/> (from <see cref="Find"/>), one per configured column.</summary>
+    public ReadOnlySpan<Value> Row(int row) => _values.AsSpan(row * _columns, _columns);
+
+    /// <summary>The row index for <paramref name="key"/>, or -1.</summary>
+    public int Find(in Value key)
     {
         switch (key.Kind)
         {
             case ValueKind.Int:
-                return _byLong.GetValueOrDefault(key.AsInt);
+                return _byLong.Find(key.AsInt);
             case ValueKind.String:
-                if (!key.IsUtf8) return _byString.GetValueOrDefault(key.AsString);
+                if (!key.IsUtf8) return _byString.GetValueOrDefault(key.AsString, -1);
                 var bytes = key.RawBytes;
-                if (bytes.Length > StageValues.StackLimit) return _byString.GetValueOrDefault(key.AsString);
+                if (bytes.Length > StageValues.StackLimit) return _byString.GetValueOrDefault(key.AsString, -1);
                 Span<char> chars = stackalloc char[StageValues.StackLimit];
                 var n = Encoding.UTF8.GetChars(bytes, chars);
-                return _byChars.TryGetValue(chars[..n], out var row) ? row : null;
+                return _byChars.TryGetValue(chars[..n], out var row) ? row : -1;
             case ValueKind.Float when Math.Floor(key.AsFloat) == key.AsFloat && Math.Abs(key.AsFloat) < 9e18:
-                return _byLong.GetValueOrDefault((long)key.AsFloat);
+                return _byLong.Find((long)key.AsFloat);
             case ValueKind.Null or ValueKind.Missing:
-                return null;
+                return -1;
             default:
-                return _byString.GetValueOrDefault(key.Kind == ValueKind.Bool ? (key.AsBool ? "true" : "false") : key.ToString());
+                return _byString.GetValueOrDefault(key.Kind == ValueKind.Bool ? (key.AsBool ? "true" : "false") : key.ToString(), -1);
+        }
+    }
+
+    /// <summary>Integer key → row, linear probing over one array of (key, row + 1) pairs at most half full.</summary>
+    private sealed class IntIndex
+    {
+        private readonly (long Key, int RowPlusOne)[] _slots;
+        private readonly int _mask;
+
+        public IntIndex(List<(long Key, int Row)> keys)
+        {
+            var capacity = 16;
+            while (capacity < keys.Count * 2) capacity <<= 1;
+            _slots = new (long, int)[capacity];
+            _mask = capacity - 1;
+            foreach (var (key, row) in keys)
+            {
+                var i = Slot(key);
+                while (_slots[i].RowPlusOne != 0) i = (i + 1) & _mask;
+                _slots[i] = (key, row + 1);
+            }
+        }
+
+        private int Slot(long key) => (int)((ulong)(key * -7046029254386353131L) >> 40) & _mask;
+
+        public int Find(long key)
+        {
+            var i = Slot(key);
+            while (true)
+            {
+                ref readonly var s = ref _slots[i];
+                if (s.RowPlusOne == 0) return -1;
+                if (s.Key == key) return s.RowPlusOne - 1;
+                i = (i + 1) & _mask;
+            }
         }
     }
 
@@ -64,7 +108,7 @@ internal sealed class LookupTable
         var builder = new Builder(path);
         if (format == LookupFileFormat.Csv) LoadCsv(path, text, keyColumn, columns, builder);
         else LoadJsonLines(path, text, keyColumn, columns, builder);
-        return new LookupTable(builder.ByString, builder.ByLong);
+        return new LookupTable(builder.ByString, new IntIndex(builder.ByLong), [.. builder.Values], columns.Count);
     }
 
     private static void LoadCsv(string path, string text, string keyColumn, IReadOnlyList<string> columns, Builder builder)
@@ -90,9 +134,8 @@ internal sealed class LookupTable
                 }
                 if (record.Fields.Length != header.Length)
                     throw new LookupLoadException(path, record.Line, $"expected {header.Length} fields as in the header, found {record.Fields.Length}");
-                var row = new Value[columns.Count];
-                for (var c = 0; c < columns.Count; c++) row[c] = Value.FromString(record.Fields[indexes[c]]);
-                builder.Add(record.Fields[keyIndex], row, record.Line);
+                builder.Add(record.Fields[keyIndex], record.Line);
+                for (var c = 0; c < columns.Count; c++) builder.AddValue(builder.Text(record.Fields[indexes[c]]));
             }
             if (header is null) throw new LookupLoadException(path, 0, "the file is empty; a CSV lookup file needs a header row");
         }
@@ -134,39 +177,55 @@ internal sealed class LookupTable
                     JsonValueKind.False => "false",
                     _ => throw new LookupLoadException(path, lineNo, $"key column '{keyColumn}' is {keyElement.ValueKind}; expected a string or number"),
                 };
-                var row = new Value[columns.Count];
+                builder.Add(key, lineNo);
                 for (var c = 0; c < columns.Count; c++)
-                    row[c] = root.TryGetProperty(columns[c], out var el) ? FromJson(el) : Value.Null;
-                builder.Add(key, row, lineNo);
+                    builder.AddValue(root.TryGetProperty(columns[c], out var el) ? FromJson(el, builder) : Value.Null);
             }
         }
     }
 
-    private static Value FromJson(JsonElement e) => e.ValueKind switch
+    private static Value FromJson(JsonElement e, Builder builder) => e.ValueKind switch
     {
-        JsonValueKind.String => Value.FromString(e.GetString()!),
+        JsonValueKind.String => builder.Text(e.GetString()!),
         JsonValueKind.Number => e.TryGetInt64(out var l) ? Value.FromInt(l) : Value.FromFloat(e.GetDouble()),
         JsonValueKind.True => Value.True,
         JsonValueKind.False => Value.False,
         JsonValueKind.Null => Value.Null,
-        _ => Value.FromString(e.GetRawText()),
+        _ => builder.Text(e.GetRawText()),
     };
 
     private sealed class Builder(string path)
     {
-        public Dictionary<string, Value[]> ByString { get; } = new(StringComparer.Ordinal);
-        public Dictionary<long, Value[]> ByLong { get; } = [];
+        public Dictionary<string, int> ByString { get; } = new(StringComparer.Ordinal);
+        public List<(long Key, int Row)> ByLong { get; } = [];
+        public List<Value> Values { get; } = [];
         private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Value> _texts = new(StringComparer.Ordinal);
 
-        public void Add(string key, Value[] row, int line)
+        /// <summary>Starts row <c>ByString.Count</c> under <paramref name="key"/>; its values follow with <see cref="AddValue"/>.</summary>
+        public void Add(string key, int line)
         {
             if (key.Length == 0) throw new LookupLoadException(path, line, "empty key");
             if (_lines.TryGetValue(key, out var first)) throw new LookupLoadException(path, line, $"duplicate key '{key}' (first at line {first})");
             _lines.Add(key, line);
+            var row = ByString.Count;
             ByString.Add(key, row);
             if (long.TryParse(key, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)
                 && l.ToString(CultureInfo.InvariantCulture) == key)
-                ByLong[l] = row;
+                ByLong.Add((l, row));
+        }
+
+        public void AddValue(Value v) => Values.Add(v);
+
+        /// <summary>A string value as UTF-8, one buffer per distinct text (lookup columns repeat a few values a lot).</summary>
+        public Value Text(string s)
+        {
+            if (!_texts.TryGetValue(s, out var v))
+            {
+                v = Value.FromUtf8(Encoding.UTF8.GetBytes(s));
+                _texts.Add(s, v);
+            }
+            return v;
         }
     }
 }
