@@ -95,7 +95,7 @@ internal static class EngineBench
         var builder = new PipelineBuilder(registry, loggers, TimeProvider.System);
         var errors = new List<ConfigError>();
         var (layout, stages) = builder.BuildStages(pipeline, errors);
-        using var sink = new ClickHouseSink(o.Sink, loggers.CreateLogger("bench"), TimeProvider.System);
+        using var sink = new ClickHouseSink(o.Sink, loggers.CreateLogger("bench"), TimeProvider.System, SchemaSource.InlineWhenGiven);
         await sink.PrepareAsync(ct).ConfigureAwait(false);
         sink.BindColumns(layout);
         if (errors.Count > 0) throw new PipelineBuildException(errors);

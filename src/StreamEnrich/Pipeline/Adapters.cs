@@ -19,7 +19,7 @@ internal static partial class Adapters
         new(new ClickHouseSink(options, logger, time));
 
     public static PreviewRowSink CreatePreviewSink(ClickHouseSinkOptions options, ILogger logger, TimeProvider time) =>
-        new(new ClickHouseSink(options, logger, time));
+        new(new ClickHouseSink(options, logger, time, SchemaSource.InlineWhenGiven));
 
     public static IChunkSource CreateKafkaSource(KafkaSourceOptions options, string pipeline, ILogger logger, TimeProvider time) =>
         new KafkaChunkSource(new KafkaSource(options, pipeline, logger, time));

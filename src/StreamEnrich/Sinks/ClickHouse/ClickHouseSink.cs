@@ -59,6 +59,15 @@ internal sealed class RowBinaryRows : Pipeline.EncodedRows
     private void Abandon() => _owner = null;
 }
 
+/// <summary>Where a <see cref="ClickHouseSink"/> takes the table's columns from.</summary>
+internal enum SchemaSource
+{
+    /// <summary>DESCRIBE TABLE on the server, always (for inserting).</summary>
+    Server,
+    /// <summary>The inline <c>sink.schema</c> when it is given, else the server (previews without a server).</summary>
+    InlineWhenGiven,
+}
+
 /// <summary>What one <see cref="ClickHouseSink.InsertAsync(IReadOnlyList{RowBinaryRows}, CancellationToken)"/> did.</summary>
 internal readonly record struct InsertResult(int RowsInserted, int RowsFailed, long BytesSent, int Attempts);
 
@@ -96,11 +105,18 @@ internal sealed class ClickHouseSink : IDisposable
     private bool _useDefaultsFormat;
     private bool _bound;
 
-    public ClickHouseSink(ClickHouseSinkOptions options, ILogger logger, TimeProvider time)
+    private readonly SchemaSource _schemaSource;
+
+    /// <param name="schemaSource">
+    /// Where the columns come from: the live table (for inserting; an inline <c>sink.schema</c> is only compared with it),
+    /// or the inline schema when one is given (dry-run, tests, engine benchmark: no server needed).
+    /// </param>
+    public ClickHouseSink(ClickHouseSinkOptions options, ILogger logger, TimeProvider time, SchemaSource schemaSource = SchemaSource.Server)
     {
         _options = options;
         _logger = logger;
         _time = time;
+        _schemaSource = schemaSource;
     }
 
     /// <summary>The columns written, in insert order (after <see cref="PrepareAsync"/>).</summary>
@@ -129,14 +145,16 @@ internal sealed class ClickHouseSink : IDisposable
     private string TableName => $"{_options.Database}.{_options.Table}";
 
     /// <summary>
-    /// Reads the table's columns with DESCRIBE (or takes sink.schema when given, without contacting the server).
+    /// Reads the table's columns with DESCRIBE (or, with <see cref="SchemaSource.InlineWhenGiven"/>, takes sink.schema when
+    /// given, without contacting the server). RowBinary is positional, so an insert must follow the live table: an inline
+    /// schema that differs from it is reported as a warning and otherwise ignored.
     /// Throws <see cref="ClickHouseSinkException"/> with ClickHouse's message and a hint when the table cannot be used.
     /// </summary>
     public async Task PrepareAsync(CancellationToken ct)
     {
         IReadOnlyList<ClickHouseColumnInfo> table;
         var zone = TimeZoneInfo.Utc;
-        if (_options.Schema.Count > 0)
+        if (_options.Schema.Count > 0 && _schemaSource == SchemaSource.InlineWhenGiven)
         {
             table = _options.Schema.Select(kv => new ClickHouseColumnInfo(kv.Key, kv.Value, "", "")).ToList();
         }
@@ -159,6 +177,10 @@ internal sealed class ClickHouseSink : IDisposable
                 throw new ClickHouseSinkException($"Cannot read the schema of {TableName}: {e.Message} Check sink.url and that ClickHouse is running.", e);
             }
         }
+        if (ServerVersion is not null && _options.Schema.Count > 0 && string.Join("; ", CompareInlineSchema(_options.Schema, table)) is { Length: > 0 } difference)
+                _logger.LogWarning("ClickHouse sink {Table}: sink.schema differs from the live table ({Difference}); inserts follow the live table. " +
+                    "Update sink.schema (it is what dry-run and `streamenrich test` use) to: {Live}", TableName, difference,
+                    "{ " + string.Join(", ", table.Where(c => IsInsertable(c.DefaultKind)).Select(c => $"{c.Name}: {c.Type}")) + " }");
         _columns = ClickHouseColumnPlan.Build(table, _options, zone);
         var needsServerDefaults = _columns.Exists(c => c.MissingMode == MissingFieldMode.ServerDefault);
         _useDefaultsFormat = needsServerDefaults && ServerVersion is not null && ServerVersion >= RowBinaryWithDefaultsSince;
@@ -166,6 +188,25 @@ internal sealed class ClickHouseSink : IDisposable
             _useDefaultsFormat ? "RowBinaryWithDefaults" : "RowBinary");
         _logger.LogInformation("ClickHouse sink {Table}: {Count} columns, format {Format}, server {Version}.",
             TableName, _columns.Count, _useDefaultsFormat ? "RowBinaryWithDefaults" : "RowBinary", ServerVersion?.ToString() ?? "(inline schema)");
+    }
+
+    private static bool IsInsertable(string defaultKind) => defaultKind is not ("MATERIALIZED" or "ALIAS" or "EPHEMERAL");
+
+    /// <summary>How an inline sink.schema differs from the live table's insertable columns (empty when it matches).</summary>
+    internal static List<string> CompareInlineSchema(IReadOnlyDictionary<string, string> inline, IReadOnlyList<ClickHouseColumnInfo> live)
+    {
+        // DESCRIBE prints "Decimal(12, 2)"; a hand-written schema may say "Decimal(12,2)".
+        static string Normalize(string type) => string.Concat(type.Where(c => !char.IsWhiteSpace(c)));
+        var differences = new List<string>();
+        var liveColumns = live.Where(c => IsInsertable(c.DefaultKind)).ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
+        foreach (var (name, type) in liveColumns)
+        {
+            if (!inline.TryGetValue(name, out var inlineType)) differences.Add($"column '{name}' {type} is not in sink.schema");
+            else if (Normalize(inlineType) != Normalize(type)) differences.Add($"column '{name}' is {type} in the table but {inlineType} in sink.schema");
+        }
+        foreach (var name in inline.Keys.Where(n => !liveColumns.ContainsKey(n)))
+            differences.Add($"sink.schema has column '{name}', which the table has not (or cannot be inserted)");
+        return differences;
     }
 
     /// <summary>Registers the field each column reads (must run before <paramref name="layout"/> is frozen).</summary>

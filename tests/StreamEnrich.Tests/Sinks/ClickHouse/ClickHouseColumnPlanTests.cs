@@ -96,7 +96,7 @@ public sealed class ClickHouseColumnPlanTests
             Url = "http://127.0.0.1:1", Table = "events",
             Schema = { ["id"] = "UInt64", ["amount"] = "Decimal(10, 2)", ["at"] = "DateTime64(3)", ["tags"] = "Array(LowCardinality(String))", ["ip"] = "IPv4" },
         };
-        using var sink = new ClickHouseSink(o, new ListLogger(), TimeProvider.System);
+        using var sink = new ClickHouseSink(o, new ListLogger(), TimeProvider.System, SchemaSource.InlineWhenGiven);
         await sink.PrepareAsync(CancellationToken.None); // inline schema: no server contacted
         var layout = new RecordLayout();
         sink.BindColumns(layout);

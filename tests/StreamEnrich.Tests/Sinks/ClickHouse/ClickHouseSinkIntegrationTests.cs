@@ -182,6 +182,49 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
     }
 
     [Fact]
+    public async Task PrepareAsync_StaleInlineSchema_InsertsByTheLiveTableAndWarnsWithEveryDifference()
+    {
+        // The table grew a column and changed a type since sink.schema was written. RowBinary is positional: inserting by the
+        // inline schema would misalign every row, so the live table must win.
+        var table = await server.CreateUniqueTableAsync("id UInt32, price Decimal(12, 2), added String DEFAULT 'd', m UInt64 MATERIALIZED id");
+        var logger = new ListLogger();
+        var (sink, layout) = await PrepareAsync(Options(server.Url, table, o =>
+        {
+            o.Schema["id"] = "UInt64";
+            o.Schema["price"] = "Decimal(12,2)"; // same type, other spacing: not a difference
+            o.Schema["gone"] = "String";
+        }), logger);
+        using var sinkLease = sink;
+
+        Assert.Equal(["id", "price", "added"], sink.Columns.Select(c => c.Name));
+        var warning = Assert.Single(logger.Warnings);
+        Assert.Contains("column 'id' is UInt32 in the table but UInt64 in sink.schema", warning, StringComparison.Ordinal);
+        Assert.Contains("column 'added' String is not in sink.schema", warning, StringComparison.Ordinal);
+        Assert.Contains("sink.schema has column 'gone'", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("price", warning.Split("Update sink.schema")[0], StringComparison.Ordinal);
+        Assert.Contains("{ id: UInt32, price: Decimal(12, 2), added: String }", warning, StringComparison.Ordinal);
+
+        await sink.InsertAsync([Row(layout, ("id", Value.FromInt(7)), ("price", S("1.50")))], CancellationToken.None);
+        Assert.Equal("7\t1.50\td\t7\n", await server.QueryAsync($"SELECT id, price, added, m FROM default.{table}"));
+
+        // A preview sink (dry-run, tests) takes the inline schema as written, without asking the server.
+        using var preview = new ClickHouseSink(Options(new Uri("http://127.0.0.1:1/"), table, o => o.Schema["id"] = "UInt64"),
+            new ListLogger(), TimeProvider.System, SchemaSource.InlineWhenGiven);
+        await preview.PrepareAsync(CancellationToken.None);
+        Assert.Equal("UInt64", Assert.Single(preview.Columns).Type.Text);
+    }
+
+    [Fact]
+    public async Task PrepareAsync_InlineSchemaMatchingTheTable_NoWarning()
+    {
+        var table = await server.CreateUniqueTableAsync("id UInt32, name String");
+        var logger = new ListLogger();
+        var (sink, _) = await PrepareAsync(Options(server.Url, table, o => { o.Schema["id"] = "UInt32"; o.Schema["name"] = "String"; }), logger);
+        sink.Dispose();
+        Assert.Empty(logger.Warnings);
+    }
+
+    [Fact]
     public async Task InsertAsync_ColumnsMapping_ReadsTheMappedNestedField()
     {
         var table = await server.CreateUniqueTableAsync("user_id UInt64, kind String");

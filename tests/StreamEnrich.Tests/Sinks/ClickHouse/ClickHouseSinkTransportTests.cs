@@ -17,7 +17,7 @@ public sealed class ClickHouseSinkTransportTests
             RetryBackoff = TimeSpan.FromMilliseconds(20), RetryMaxBackoff = TimeSpan.FromMilliseconds(50),
         };
         configure(o);
-        var sink = new ClickHouseSink(o, logger, TimeProvider.System);
+        var sink = new ClickHouseSink(o, logger, TimeProvider.System, SchemaSource.InlineWhenGiven);
         await sink.PrepareAsync(CancellationToken.None);
         var layout = new RecordLayout();
         sink.BindColumns(layout);
