@@ -25,6 +25,7 @@ internal sealed class ClickHouseHttpClient : IDisposable
     private readonly HttpClient _http;
     private readonly Uri _base;
     private readonly ClickHouseSinkOptions _options;
+    private readonly TimeSpan _connectTimeout;
     // Why the last TLS certificate check failed, in words, for the exception that follows the failed handshake.
     private string? _tlsRejection;
 
@@ -41,9 +42,12 @@ internal sealed class ClickHouseHttpClient : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(8), // below ClickHouse's keep_alive_timeout (10 s)
             MaxConnectionsPerServer = Math.Max(2, options.InsertConcurrency + 2),
             AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
+            // TCP connect plus, for https, the TLS handshake: at most half the request timeout, so that a stuck connect
+            // is reported as such (and not as a slow answer)
+            ConnectTimeout = options.Timeout / 2 < TimeSpan.FromSeconds(10) ? options.Timeout / 2 : TimeSpan.FromSeconds(10),
         };
         if (_base.Scheme == Uri.UriSchemeHttps) ConfigureTls(handler, logger);
+        _connectTimeout = handler.ConnectTimeout;
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
@@ -99,21 +103,37 @@ internal sealed class ClickHouseHttpClient : IDisposable
             return "the server sent no certificate.";
         var leaf = cert as X509Certificate2 ?? new X509Certificate2(cert);
         var who = $"the server's certificate (subject '{leaf.Subject}', issued by '{leaf.Issuer}', for {Names(leaf)})";
-        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-            return $"{who} does not cover the host '{_base.Host}' of sink.url. Use a host name the certificate is issued for in sink.url, " +
-                   $"or reissue the certificate with '{_base.Host}' among its subject alternative names (sink.tls_ca_file does not relax the host name check).";
-        if (trusted is null)
-            return $"{who} is not trusted by this machine ({Status(chain)}). Set sink.tls_ca_file to the PEM file of the CA that issued it " +
-                   "(or add that CA to the system's trust store); sink.tls_skip_verify: true turns all checks off, for tests only.";
-        using var own = new X509Chain();
-        own.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        own.ChainPolicy.CustomTrustStore.AddRange(trusted);
-        own.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        own.ChainPolicy.DisableCertificateDownloads = true;
-        if (chain is not null) own.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore); // intermediates the server sent
-        if (own.Build(leaf)) return null;
-        return $"{who} does not chain to a CA in sink.tls_ca_file '{_options.TlsCaFile}' ({Status(own)}), nor to one this machine trusts. " +
-               "Set sink.tls_ca_file to the CA that issued the server's certificate (its subject is the issuer above).";
+        string? chainProblem = null;
+        if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+        {
+            if (trusted is null)
+            {
+                chainProblem = $"is not trusted by this machine ({Status(chain)}). Set sink.tls_ca_file to the PEM file of the CA that issued it " +
+                               "(or add that CA to the system's trust store); sink.tls_skip_verify: true turns all checks off, for tests only.";
+            }
+            else
+            {
+                using var own = new X509Chain();
+                own.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                own.ChainPolicy.CustomTrustStore.AddRange(trusted);
+                own.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                own.ChainPolicy.DisableCertificateDownloads = true;
+                if (chain is not null) own.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore); // intermediates the server sent
+                if (!own.Build(leaf))
+                    chainProblem = $"does not chain to a CA in sink.tls_ca_file '{_options.TlsCaFile}' ({Status(own)}), nor to one this machine trusts. " +
+                                   "Set sink.tls_ca_file to the CA that issued the server's certificate (its subject is the issuer above).";
+            }
+        }
+        var nameProblem = (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 ? null
+            : $"does not cover the host '{_base.Host}' of sink.url. Use a host name the certificate is issued for in sink.url, or reissue the " +
+              $"certificate with '{_base.Host}' among its subject alternative names (sink.tls_ca_file does not relax the host name check).";
+        return (chainProblem, nameProblem) switch
+        {
+            (null, null) => null,
+            (not null, null) => $"{who} {chainProblem}",
+            (null, not null) => $"{who} {nameProblem}",
+            _ => $"{who} {chainProblem} It also {nameProblem}",
+        };
     }
 
     private static string Names(X509Certificate2 cert)
@@ -235,6 +255,14 @@ internal sealed class ClickHouseHttpClient : IDisposable
         try
         {
             resp = await _http.SendAsync(req, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested && e.InnerException is TimeoutException)
+        {
+            // SocketsHttpHandler.ConnectTimeout: no connection, or (https) no completed handshake, in time
+            var https = _base.Scheme == Uri.UriSchemeHttps;
+            throw new ClickHouseTransportException(
+                $"Cannot connect to ClickHouse at {_base}: no {(https ? "TLS session" : "connection")} within {_connectTimeout.TotalSeconds:0.###}s." +
+                (https ? " Check that the port in sink.url serves https (ClickHouse's https_port, not the plain-http http_port, where a TLS handshake can hang)." : ""), e);
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {

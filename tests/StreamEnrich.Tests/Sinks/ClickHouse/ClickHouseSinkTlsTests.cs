@@ -134,6 +134,17 @@ public sealed class ClickHouseSinkTlsTests(TlsClickHouseServerFixture server) : 
     }
 
     [Fact]
+    public async Task PrepareAsync_UntrustedAndWrongHost_NamesBothProblems()
+    {
+        using var sink = new ClickHouseSink(Options(server.HttpsUrlByIp, "whatever"), new ListLogger(), TimeProvider.System);
+
+        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.PrepareAsync(CancellationToken.None));
+
+        Assert.Contains("is not trusted by this machine", e.Message, StringComparison.Ordinal);
+        Assert.Contains("It also does not cover the host '127.0.0.1' of sink.url", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InsertAsync_SkipVerify_AcceptsUntrustedCertificateAndWrongHostWithOneWarning()
     {
         var table = await server.CreateUniqueTableAsync("id UInt32, name String");
@@ -152,11 +163,31 @@ public sealed class ClickHouseSinkTlsTests(TlsClickHouseServerFixture server) : 
     public async Task PrepareAsync_HttpsUrlOnThePlainHttpPort_FailsSayingThePortIsNotHttps()
     {
         var url = new UriBuilder(server.HttpUrl) { Scheme = "https" }.Uri;
-        using var sink = new ClickHouseSink(Options(url, "whatever", o => o.TlsCaFile = server.CaFile), new ListLogger(), TimeProvider.System);
+        using var sink = new ClickHouseSink(Options(url, "whatever", o => { o.TlsCaFile = server.CaFile; o.Timeout = TimeSpan.FromSeconds(4); }),
+            new ListLogger(), TimeProvider.System);
 
         var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.PrepareAsync(CancellationToken.None));
 
-        Assert.Contains($"TLS handshake with ClickHouse at {url} failed", e.Message, StringComparison.Ordinal);
+        // ClickHouse's http_port either answers the ClientHello with an HTTP error (a failed handshake) or waits for
+        // more bytes (no TLS session within the connect timeout): both must point at the port.
+        Assert.True(e.Message.Contains($"TLS handshake with ClickHouse at {url} failed", StringComparison.Ordinal)
+                    || e.Message.Contains($"Cannot connect to ClickHouse at {url}: no TLS session within 2s", StringComparison.Ordinal), e.ToString());
+        Assert.True(e.Message.Contains("Check that the port in sink.url serves https", StringComparison.Ordinal), e.ToString());
+    }
+
+    [Fact]
+    public async Task PrepareAsync_HandshakeNeverCompletes_FailsAfterTheTimeoutNamingTheTlsSession()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // accepts, never answers
+        silent.Start();
+        var url = new Uri($"https://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}/");
+        using var sink = new ClickHouseSink(Options(url, "t", o => o.Timeout = TimeSpan.FromSeconds(1)), new ListLogger(), TimeProvider.System);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.PrepareAsync(CancellationToken.None));
+
+        Assert.InRange(started.Elapsed.TotalSeconds, 0.4, 5);
+        Assert.Contains($"Cannot connect to ClickHouse at {url}: no TLS session within 0.5s.", e.Message, StringComparison.Ordinal);
         Assert.Contains("Check that the port in sink.url serves https", e.Message, StringComparison.Ordinal);
     }
 
