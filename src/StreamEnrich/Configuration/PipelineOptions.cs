@@ -236,10 +236,10 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
     [Option("Longest delay between retries.")]
     public TimeSpan RetryMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
-    [Option("Skip TLS certificate validation (testing only).")]
+    [Option("https: accept any server certificate, without chain or host name checks (tests only; logged as a warning).")]
     public bool TlsSkipVerify { get; set; }
 
-    [Option("CA certificate file (PEM) to trust for https.")]
+    [Option("https: PEM file of the CA(s) that issued the server's certificate, trusted in addition to the system's CAs.")]
     public string? TlsCaFile { get; set; }
 
     public void Validate(OptionsValidationContext context)
@@ -250,6 +250,8 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
             context.Error(nameof(InsertConcurrency), $"insert_concurrency must be between 1 and 64, got {InsertConcurrency}.");
         if (Timeout <= TimeSpan.Zero) context.Error(nameof(Timeout), "timeout must be positive.");
         if (MaxRetries < -1) context.Error(nameof(MaxRetries), "max_retries must be -1 (forever) or at least 0.");
+        if (!string.IsNullOrEmpty(TlsCaFile) && !File.Exists(TlsCaFile))
+            context.Error(nameof(TlsCaFile), $"CA file '{TlsCaFile}' does not exist.", "Give the path of the PEM file of the CA that issued ClickHouse's certificate.");
     }
 }
 

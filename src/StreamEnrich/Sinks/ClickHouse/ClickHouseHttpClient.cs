@@ -3,8 +3,12 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
 
 namespace StreamEnrich.Sinks.ClickHouse;
@@ -21,8 +25,13 @@ internal sealed class ClickHouseHttpClient : IDisposable
     private readonly HttpClient _http;
     private readonly Uri _base;
     private readonly ClickHouseSinkOptions _options;
+    private readonly TimeSpan _connectTimeout;
+    // Why the last TLS certificate check failed, in words, for the exception that follows the failed handshake.
+    private string? _tlsRejection;
 
-    public ClickHouseHttpClient(ClickHouseSinkOptions options)
+    /// <param name="logger">Receives the warning that <c>tls_skip_verify</c> is on.</param>
+    /// <exception cref="ClickHouseSinkException">sink.tls_ca_file cannot be read or holds no certificate.</exception>
+    public ClickHouseHttpClient(ClickHouseSinkOptions options, ILogger? logger = null)
     {
         _options = options;
         var url = options.Url.EndsWith('/') ? options.Url : options.Url + "/";
@@ -33,30 +42,116 @@ internal sealed class ClickHouseHttpClient : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(8), // below ClickHouse's keep_alive_timeout (10 s)
             MaxConnectionsPerServer = Math.Max(2, options.InsertConcurrency + 2),
             AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
+            // TCP connect plus, for https, the TLS handshake: at most half the request timeout, so that a stuck connect
+            // is reported as such (and not as a slow answer)
+            ConnectTimeout = options.Timeout / 2 < TimeSpan.FromSeconds(10) ? options.Timeout / 2 : TimeSpan.FromSeconds(10),
         };
-        if (options.TlsSkipVerify)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
-        }
-        else if (!string.IsNullOrEmpty(options.TlsCaFile))
-        {
-            var ca = X509Certificate2.CreateFromPemFile(options.TlsCaFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
-            {
-                if (errors == SslPolicyErrors.None) return true;
-                if (cert is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(cert));
-            };
-        }
+        if (_base.Scheme == Uri.UriSchemeHttps) ConfigureTls(handler, logger);
+        _connectTimeout = handler.ConnectTimeout;
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public Uri BaseUrl => _base;
+
+    /// <summary>
+    /// https only: <c>tls_skip_verify</c> accepts any certificate (with a warning); otherwise the certificate must chain to
+    /// the system's CAs or to one in <c>tls_ca_file</c>, and must name the host of <c>url</c> either way. A rejected
+    /// certificate leaves its reason in <see cref="_tlsRejection"/> for the error message.
+    /// </summary>
+    private void ConfigureTls(SocketsHttpHandler handler, ILogger? logger)
+    {
+        if (_options.TlsSkipVerify)
+        {
+            logger?.LogWarning(
+                "sink.tls_skip_verify is set: the certificate of ClickHouse at {Url} is not checked, so anyone on the network path can " +
+                "pose as the server and read the rows and the password. Use it for tests only; set sink.tls_ca_file to trust a private CA.", _base);
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+            return;
+        }
+        var trusted = string.IsNullOrEmpty(_options.TlsCaFile) ? null : LoadCaFile(_options.TlsCaFile);
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, chain, errors) =>
+        {
+            var rejection = CheckCertificate(cert, chain, errors, trusted);
+            if (rejection is not null) _tlsRejection = rejection;
+            return rejection is null;
+        };
+    }
+
+    private static X509Certificate2Collection LoadCaFile(string path)
+    {
+        var ca = new X509Certificate2Collection();
+        try
+        {
+            ca.ImportFromPemFile(path); // a bundle may hold several CA certificates; other PEM blocks are skipped
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ClickHouseSinkException($"sink.tls_ca_file '{path}' cannot be read: {e.Message}", e);
+        }
+        if (ca.Count == 0)
+            throw new ClickHouseSinkException(
+                $"sink.tls_ca_file '{path}' holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----). " +
+                "Give the CA certificate that issued the server's certificate, in PEM (convert DER with `openssl x509 -inform der -in ca.der -out ca.pem`).");
+        return ca;
+    }
+
+    /// <summary>Null when the server certificate is acceptable, else why not (naming the sink options that change it).</summary>
+    private string? CheckCertificate(X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection? trusted)
+    {
+        if (errors == SslPolicyErrors.None) return null;
+        if (cert is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+            return "the server sent no certificate.";
+        var leaf = cert as X509Certificate2 ?? new X509Certificate2(cert);
+        var who = $"the server's certificate (subject '{leaf.Subject}', issued by '{leaf.Issuer}', for {Names(leaf)})";
+        string? chainProblem = null;
+        if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+        {
+            if (trusted is null)
+            {
+                chainProblem = $"is not trusted by this machine ({Status(chain)}). Set sink.tls_ca_file to the PEM file of the CA that issued it " +
+                               "(or add that CA to the system's trust store); sink.tls_skip_verify: true turns all checks off, for tests only.";
+            }
+            else
+            {
+                using var own = new X509Chain();
+                own.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                own.ChainPolicy.CustomTrustStore.AddRange(trusted);
+                own.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                own.ChainPolicy.DisableCertificateDownloads = true;
+                if (chain is not null) own.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore); // intermediates the server sent
+                if (!own.Build(leaf))
+                    chainProblem = $"does not chain to a CA in sink.tls_ca_file '{_options.TlsCaFile}' ({Status(own)}), nor to one this machine trusts. " +
+                                   "Set sink.tls_ca_file to the CA that issued the server's certificate (its subject is the issuer above).";
+            }
+        }
+        var nameProblem = (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 ? null
+            : $"does not cover the host '{_base.Host}' of sink.url. Use a host name the certificate is issued for in sink.url, or reissue the " +
+              $"certificate with '{_base.Host}' among its subject alternative names (sink.tls_ca_file does not relax the host name check).";
+        return (chainProblem, nameProblem) switch
+        {
+            (null, null) => null,
+            (not null, null) => $"{who} {chainProblem}",
+            (null, not null) => $"{who} {nameProblem}",
+            _ => $"{who} {chainProblem} It also {nameProblem}",
+        };
+    }
+
+    private static string Names(X509Certificate2 cert)
+    {
+        foreach (var ext in cert.Extensions)
+        {
+            if (ext is not X509SubjectAlternativeNameExtension san) continue;
+            var names = san.EnumerateDnsNames().Concat(san.EnumerateIPAddresses().Select(ip => ip.ToString())).ToList();
+            if (names.Count > 0) return string.Join(", ", names);
+        }
+        return "no subject alternative names";
+    }
+
+    private static string Status(X509Chain? chain)
+    {
+        var statuses = chain?.ChainStatus.Select(s => s.Status).Where(s => s != X509ChainStatusFlags.NoError).Distinct().ToList();
+        return statuses is { Count: > 0 } ? string.Join(", ", statuses) : "chain errors";
+    }
 
     public async Task PingAsync(CancellationToken ct)
     {
@@ -187,13 +282,31 @@ internal sealed class ClickHouseHttpClient : IDisposable
         {
             resp = await _http.SendAsync(req, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
         }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested && e.InnerException is TimeoutException)
+        {
+            // SocketsHttpHandler.ConnectTimeout: no connection, or (https) no completed handshake, in time
+            var https = _base.Scheme == Uri.UriSchemeHttps;
+            throw new ClickHouseTransportException(
+                $"Cannot connect to ClickHouse at {_base}: no {(https ? "TLS session" : "connection")} within {_connectTimeout.TotalSeconds:0.###}s." +
+                (https ? " Check that the port in sink.url serves https (ClickHouse's https_port, not the plain-http http_port, where a TLS handshake can hang)." : ""), e);
+        }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
             throw new ClickHouseTransportException($"No answer from ClickHouse at {_base} within {_options.Timeout.TotalSeconds:0.###}s.", e);
         }
+        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.SecureConnectionError)
+        {
+            throw new ClickHouseTransportException(TlsFailure(e), e);
+        }
         catch (HttpRequestException e)
         {
-            throw new ClickHouseTransportException($"Cannot reach ClickHouse at {_base}: {e.Message}", e);
+            var inner = Innermost(e);
+            var what = e.Message.Contains(inner.Message, StringComparison.Ordinal) ? e.Message : $"{e.Message.TrimEnd('.')} ({inner.Message.TrimEnd('.')}).";
+            // An https_port drops a plain-text request with a reset (ClickHouse 18.16 does, without an answer).
+            var hint = _base.Scheme == Uri.UriSchemeHttp && inner is SocketException { SocketErrorCode: SocketError.ConnectionReset }
+                ? " If this port serves https (ClickHouse's https_port), use an https:// url."
+                : "";
+            throw new ClickHouseTransportException($"Cannot reach ClickHouse at {_base}: {what}{hint}", e);
         }
         if (resp.IsSuccessStatusCode) return resp;
         using (resp)
@@ -202,6 +315,24 @@ internal sealed class ClickHouseHttpClient : IDisposable
             resp.Headers.TryGetValues("X-ClickHouse-Exception-Code", out var codes);
             throw ClickHouseServerException.FromResponse((int)resp.StatusCode, body, codes?.FirstOrDefault());
         }
+    }
+
+    /// <summary>The message for a failed TLS handshake: the certificate check's verdict, or the handshake's own error.</summary>
+    private string TlsFailure(HttpRequestException e)
+    {
+        var rejection = Interlocked.Exchange(ref _tlsRejection, null);
+        if (rejection is not null) return $"TLS certificate validation failed for ClickHouse at {_base}: {rejection}";
+        var inner = Innermost(e);
+        var hint = inner is AuthenticationException or IOException
+            ? " Check that the port in sink.url serves https (ClickHouse's https_port, 8443 by default; http_port 8123 is plain http, use an http:// url for it)."
+            : "";
+        return $"TLS handshake with ClickHouse at {_base} failed: {inner.Message}{hint}";
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
     }
 
     /// <summary>Backquotes an identifier (escaping backquotes and backslashes).</summary>

@@ -134,7 +134,7 @@ internal sealed class ClickHouseSink : IDisposable
         get
         {
             if (_client is { } c) return c;
-            var created = new ClickHouseHttpClient(_options);
+            var created = new ClickHouseHttpClient(_options, _logger);
             var winner = Interlocked.CompareExchange(ref _client, created, null);
             if (winner is null) return created;
             created.Dispose();

@@ -2,10 +2,29 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Net.Security;
 using System.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace StreamEnrich.Sinks.ClickHouse;
+
+/// <summary>Opt-in extras of a <see cref="LocalClickHouseServer"/>; the defaults give the plain HTTP server.</summary>
+internal sealed class LocalClickHouseServerOptions
+{
+    /// <summary>
+    /// Also serve HTTPS on a free loopback port, with a throwaway CA and server certificate created at construction
+    /// (<see cref="LocalClickHouseServer.CaFile"/>, <see cref="LocalClickHouseServer.HttpsUrl"/>). Plain HTTP stays on.
+    /// </summary>
+    public bool Https { get; init; }
+
+    /// <summary>The names the server certificate is issued for (IP addresses or DNS names); the first is the host of <see cref="LocalClickHouseServer.HttpsUrl"/>.</summary>
+    public IReadOnlyList<string> TlsHostNames { get; init; } = ["127.0.0.1", "localhost"];
+
+    /// <summary>Users with a password (name → password), added to a private users file next to the built-in <c>default</c> user.</summary>
+    public IReadOnlyDictionary<string, string> Users { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// A private ClickHouse server process (Debian's <c>clickhouse-server</c>) with its own config, data directory and free
@@ -18,13 +37,16 @@ internal sealed class LocalClickHouseServer : IDisposable
     private readonly object _gate = new();
     private readonly Queue<string> _output = new();
     private readonly bool _ownsDirectory;
+    private readonly LocalClickHouseServerOptions _options;
     private Process? _process;
     private bool _disposed;
 
     /// <param name="directory">Working directory for config, data and logs; a fresh temp directory (deleted on dispose) when null.</param>
     /// <param name="executable">The server binary; found with <see cref="FindExecutable"/> when null.</param>
-    public LocalClickHouseServer(string? directory = null, string? executable = null)
+    /// <param name="options">HTTPS and extra users (off by default).</param>
+    public LocalClickHouseServer(string? directory = null, string? executable = null, LocalClickHouseServerOptions? options = null)
     {
+        _options = options ?? new LocalClickHouseServerOptions();
         Executable = executable ?? FindExecutable() ?? throw new InvalidOperationException(
             "clickhouse-server was not found (looked in $STREAMENRICH_CLICKHOUSE_SERVER, /usr/bin, /usr/sbin, /usr/local/bin and PATH). " +
             "Install it with `apt-get install clickhouse-server`, or point STREAMENRICH_CLICKHOUSE_URL at a running server.");
@@ -34,6 +56,22 @@ internal sealed class LocalClickHouseServer : IDisposable
         HttpPort = FreePort();
         TcpPort = FreePort();
         InterserverPort = FreePort();
+        if (_options.Https)
+        {
+            if (_options.TlsHostNames.Count == 0) throw new ArgumentException("TlsHostNames must name at least one host.", nameof(options));
+            HttpsPort = FreePort();
+            var tls = Path.Combine(Directory, "tls");
+            System.IO.Directory.CreateDirectory(tls);
+            CaFile = Path.Combine(tls, "ca.pem");
+            CertificateFile = Path.Combine(tls, "server.crt");
+            PrivateKeyFile = Path.Combine(tls, "server.key");
+            WriteCertificates(_options.TlsHostNames, CaFile, CertificateFile, PrivateKeyFile);
+        }
+        if (_options.Users.Count > 0)
+        {
+            UsersPath = Path.Combine(Directory, "users.xml");
+            File.WriteAllText(UsersPath, BuildUsers(_options.Users));
+        }
         ConfigPath = Path.Combine(Directory, "config.xml");
         File.WriteAllText(ConfigPath, BuildConfig());
     }
@@ -45,6 +83,22 @@ internal sealed class LocalClickHouseServer : IDisposable
     public int TcpPort { get; }
     public int InterserverPort { get; }
     public Uri Url => new($"http://127.0.0.1:{HttpPort.ToString(CultureInfo.InvariantCulture)}/");
+
+    /// <summary>The HTTPS port (null unless <see cref="LocalClickHouseServerOptions.Https"/>).</summary>
+    public int? HttpsPort { get; }
+
+    /// <summary><c>https://&lt;first TLS host name&gt;:&lt;port&gt;/</c> (null unless HTTPS is on).</summary>
+    public Uri? HttpsUrl => HttpsPort is { } p ? new UriBuilder("https", _options.TlsHostNames[0], p, "/").Uri : null;
+
+    /// <summary>PEM file of the throwaway CA that issued the server certificate: what a client sets as its CA file.</summary>
+    public string? CaFile { get; }
+
+    /// <summary>PEM server certificate and its PKCS#8 PEM private key.</summary>
+    public string? CertificateFile { get; }
+    public string? PrivateKeyFile { get; }
+
+    /// <summary>The private users file (null when the system's <c>/etc/clickhouse-server/users.xml</c> is used).</summary>
+    public string? UsersPath { get; }
     public string LogPath => Path.Combine(Directory, "log", "clickhouse-server.log");
     public string ErrorLogPath => Path.Combine(Directory, "log", "clickhouse-server.err.log");
     public bool IsRunning { get { lock (_gate) return _process is { HasExited: false }; } }
@@ -100,7 +154,12 @@ internal sealed class LocalClickHouseServer : IDisposable
             try
             {
                 using var resp = await http.GetAsync(ping, ct).ConfigureAwait(false);
-                if (resp.IsSuccessStatusCode) return;
+                if (resp.IsSuccessStatusCode)
+                {
+                    if (HttpsUrl is null) return;
+                    await WaitForHttpsAsync(limit - sw.Elapsed, ct).ConfigureAwait(false);
+                    return;
+                }
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
@@ -118,6 +177,86 @@ internal sealed class LocalClickHouseServer : IDisposable
             }
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Pings the HTTPS listener, trusting only <see cref="CaFile"/> and checking the host name, as a client would.</summary>
+    private async Task WaitForHttpsAsync(TimeSpan limit, CancellationToken ct)
+    {
+        var ca = new X509Certificate2Collection();
+        ca.ImportFromPemFile(CaFile!);
+        using var handler = new SocketsHttpHandler();
+        string? lastError = null;
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
+        {
+            if (cert is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0) { lastError = errors.ToString(); return false; }
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            using var leaf = new X509Certificate2(cert);
+            return chain.Build(leaf);
+        };
+        using var https = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
+        var ping = new Uri(HttpsUrl!, "ping");
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var resp = await https.GetAsync(ping, ct).ConfigureAwait(false);
+                if (resp.IsSuccessStatusCode) return;
+                lastError = "HTTP " + ((int)resp.StatusCode).ToString(CultureInfo.InvariantCulture);
+            }
+            catch (HttpRequestException e) { lastError ??= e.InnerException?.Message ?? e.Message; }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
+            if (sw.Elapsed > limit)
+            {
+                await StopAsync().ConfigureAwait(false);
+                throw new TimeoutException(
+                    $"clickhouse-server answers http but not GET {ping} with its own certificate within {limit.TotalSeconds:0}s ({lastError}; config {ConfigPath}).\n{Tail()}");
+            }
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes a throwaway CA (<paramref name="caFile"/>) and a server certificate for <paramref name="hostNames"/> signed by it
+    /// (<paramref name="certificateFile"/>, key in <paramref name="keyFile"/>, readable by the owner only), all PEM, ECDSA P-256.
+    /// </summary>
+    internal static void WriteCertificates(IReadOnlyList<string> hostNames, string caFile, string certificateFile, string keyFile)
+    {
+        var notBefore = DateTimeOffset.UtcNow.AddHours(-1);
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=StreamEnrich test CA " + Guid.NewGuid().ToString("N")[..8], caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
+        using var ca = caRequest.CreateSelfSigned(notBefore, notBefore.AddDays(60));
+
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var serverRequest = new CertificateRequest("CN=" + hostNames[0], serverKey, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in hostNames)
+        {
+            if (IPAddress.TryParse(name, out var ip)) san.AddIpAddress(ip);
+            else san.AddDnsName(name);
+        }
+        serverRequest.CertificateExtensions.Add(san.Build(true));
+        serverRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        serverRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        serverRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(serverRequest.PublicKey, false));
+        serverRequest.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var serial = new byte[16];
+        RandomNumberGenerator.Fill(serial);
+        serial[0] &= 0x7F;
+        using var server = serverRequest.Create(ca, notBefore, notBefore.AddDays(59), serial);
+
+        File.WriteAllText(caFile, ca.ExportCertificatePem() + "\n");
+        File.WriteAllText(certificateFile, server.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyFile, "");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(keyFile, serverKey.ExportPkcs8PrivateKeyPem() + "\n");
     }
 
     /// <summary>Kills the server with SIGKILL (no clean shutdown), as a crash would, and waits for it to exit.</summary>
@@ -190,6 +329,7 @@ internal sealed class LocalClickHouseServer : IDisposable
               <listen_host>127.0.0.1</listen_host>
               <http_port>{HttpPort.ToString(inv)}</http_port>
               <tcp_port>{TcpPort.ToString(inv)}</tcp_port>
+            {HttpsConfig()}
               <interserver_http_port>{InterserverPort.ToString(inv)}</interserver_http_port>
               <interserver_http_host>127.0.0.1</interserver_http_host>
               <max_connections>256</max_connections>
@@ -198,13 +338,66 @@ internal sealed class LocalClickHouseServer : IDisposable
               <tmp_path>{D("tmp")}</tmp_path>
               <user_files_path>{D("user_files")}</user_files_path>
               <format_schema_path>{D("format_schemas")}</format_schema_path>
-              <users_config>/etc/clickhouse-server/users.xml</users_config>
+              <users_config>{SecurityElement.Escape(UsersPath ?? "/etc/clickhouse-server/users.xml")}</users_config>
               <default_profile>default</default_profile>
               <default_database>default</default_database>
               <timezone>UTC</timezone>
               <mark_cache_size>268435456</mark_cache_size>
               <uncompressed_cache_size>268435456</uncompressed_cache_size>
               <mlock_executable>false</mlock_executable>
+            </yandex>
+            """;
+    }
+
+    private string HttpsConfig()
+    {
+        if (HttpsPort is not { } port) return "";
+        // verificationMode none: the server asks no client certificate. No dhParamsFile: ECDHE needs none.
+        return $"""
+              <https_port>{port.ToString(CultureInfo.InvariantCulture)}</https_port>
+              <openSSL>
+                <server>
+                  <certificateFile>{SecurityElement.Escape(CertificateFile)}</certificateFile>
+                  <privateKeyFile>{SecurityElement.Escape(PrivateKeyFile)}</privateKeyFile>
+                  <verificationMode>none</verificationMode>
+                  <loadDefaultCAFile>false</loadDefaultCAFile>
+                  <cacheSessions>true</cacheSessions>
+                  <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+                  <preferServerCiphers>true</preferServerCiphers>
+                </server>
+              </openSSL>
+            """;
+    }
+
+    private static string BuildUsers(IReadOnlyDictionary<string, string> users)
+    {
+        var sb = new StringBuilder();
+        foreach (var (name, password) in users)
+        {
+            var tag = SecurityElement.Escape(name);
+            sb.Append(CultureInfo.InvariantCulture, $"""
+                    <{tag}>
+                      <password>{SecurityElement.Escape(password)}</password>
+                      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+                      <profile>default</profile>
+                      <quota>default</quota>
+                    </{tag}>
+
+                """);
+        }
+        return $"""
+            <?xml version="1.0"?>
+            <yandex>
+              <profiles><default><max_memory_usage>10000000000</max_memory_usage><load_balancing>random</load_balancing></default></profiles>
+              <users>
+                <default>
+                  <password></password>
+                  <networks><ip>::/0</ip></networks>
+                  <profile>default</profile>
+                  <quota>default</quota>
+                </default>
+            {sb}  </users>
+              <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
             </yandex>
             """;
     }
