@@ -261,8 +261,11 @@ public sealed class PipelineTestCase
     [Option("Test name.", Required = true)]
     public string Name { get; set; } = "";
 
-    [Option("Input message values (JSON objects, written as YAML or as JSON strings).")]
+    [Option("Input message values: objects (YAML or JSON); a string is the raw message value as written (JSON text for format json; for format avro, bytes that are not Avro, to test bad messages).")]
     public List<object> Input { get; set; } = [];
+
+    [Option("format avro: the writer schema (.avsc, relative to the pipeline file) the object inputs are encoded with (Avro JSON encoding, Confluent framing); default `format.reader_schema`.")]
+    public string? Schema { get; set; }
 
     [Option("The rows expected in the table, column → value (only the columns listed are compared).")]
     public List<Dictionary<string, object?>> Expect { get; set; } = [];

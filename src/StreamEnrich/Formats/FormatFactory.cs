@@ -12,6 +12,7 @@ internal static class FormatFactory
     {
         var format = pipeline.Options.Format;
         return AvroRecordDecoder.Create(format, layout, pipeline.Directory,
-            new AvroRecordDecoderOptions { DecodeKeys = format.DecodeKeys, KeyPrefix = format.KeyPrefix });
+            new AvroRecordDecoderOptions { DecodeKeys = format.DecodeKeys, KeyPrefix = format.KeyPrefix },
+            logger: loggers.CreateLogger("StreamEnrich.Formats.Avro"));
     }
 }

@@ -6,17 +6,39 @@ namespace StreamEnrich.Pipeline;
 
 /// <summary>
 /// Runs the tests a pipeline file carries (<c>tests:</c>): feeds the inputs through the dry-run engine and compares
-/// the rows that would be inserted with the expected ones, column by column (only the columns listed).
+/// the rows that would be inserted with the expected ones, column by column (only the columns listed). For a
+/// <c>format: avro</c> pipeline, object inputs are first encoded with the test's writer schema (see
+/// <see cref="Adapters.EncodeAvroTestInputs"/>).
 /// </summary>
 internal static class PipelineTests
 {
     public static async Task<List<string>> RunAsync(DryRunner runner, LoadedPipeline pipeline, PipelineTestCase test, CancellationToken ct)
     {
         var problems = new List<string>();
+        IReadOnlyList<byte[]?> messages = test.Input.Select(DryRunner.ToMessage).ToList();
+        Func<Records.RecordLayout, Formats.IRecordDecoder>? decoder = null;
+        if (pipeline.Options.Format.Type == "avro")
+        {
+            // Object inputs are encoded with the test's writer schema and read by the real Avro decoder, no registry.
+            try
+            {
+                (messages, decoder) = Adapters.EncodeAvroTestInputs(pipeline, test);
+            }
+            catch (InvalidDataException ex)
+            {
+                problems.Add(ex.Message);
+                return problems;
+            }
+        }
+        else if (test.Schema is not null)
+        {
+            problems.Add($"`schema: {test.Schema}` is for tests of format avro pipelines; this pipeline's format is {pipeline.Options.Format.Type}.");
+            return problems;
+        }
         DryRunResult result;
         try
         {
-            result = await runner.RunAsync(pipeline, test.Input.Select(DryRunner.ToMessage).ToList(), ct).ConfigureAwait(false);
+            result = await runner.RunAsync(pipeline, messages, ct, decoder).ConfigureAwait(false);
         }
         catch (PipelineBuildException ex)
         {

@@ -6,7 +6,8 @@ namespace StreamEnrich.Formats.Avro;
 
 /// <summary>
 /// Writes Avro binary encoding (spec "Binary Encoding") and the Confluent wire-format header into a buffer. Used by
-/// the benchmark and the demo to produce Avro messages; the caller writes fields in schema order.
+/// the benchmark and the demo to produce Avro messages, and by <see cref="AvroJsonEncoder"/> for pipeline tests; the
+/// caller writes fields in schema order.
 /// </summary>
 internal sealed class AvroBinaryWriter(int initialCapacity = 512)
 {
@@ -63,6 +64,13 @@ internal sealed class AvroBinaryWriter(int initialCapacity = 512)
     public void WriteBytes(ReadOnlySpan<byte> value)
     {
         WriteLong(value.Length);
+        value.CopyTo(_buffer.GetSpan(value.Length));
+        _buffer.Advance(value.Length);
+    }
+
+    /// <summary>fixed: the bytes without a length.</summary>
+    public void WriteFixed(ReadOnlySpan<byte> value)
+    {
         value.CopyTo(_buffer.GetSpan(value.Length));
         _buffer.Advance(value.Length);
     }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StreamEnrich.Formats.SchemaRegistry;
 using StreamEnrich.Records;
 
@@ -16,16 +18,36 @@ internal sealed class AvroRecordDecoderOptions
 
     /// <summary>How long an id the registry does not know is remembered as unknown before it is asked again.</summary>
     public TimeSpan UnknownIdRetryAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many times a schema id that is not cached is asked for again while the registry is unavailable before
+    /// <see cref="AvroRecordDecoder.PrepareAsync"/> gives up and throws; -1 waits forever (see
+    /// <see cref="SchemaRegistryOptions.OutageMaxRetries"/>).
+    /// </summary>
+    public int OutageMaxRetries { get; init; } = -1;
+
+    /// <summary>First wait during an outage; doubles (with jitter) up to <see cref="OutageMaxBackoff"/>.</summary>
+    public TimeSpan OutageBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest wait between two attempts during an outage.</summary>
+    public TimeSpan OutageMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The registry as the outage warnings name it (its URL).</summary>
+    public string RegistryDescription { get; init; } = "the schema registry";
 }
 
 /// <summary>
 /// Decodes Confluent wire-format Avro messages (magic byte 0, 4-byte big-endian schema id, binary datum) into
 /// record slots. Each schema id is fetched once from the registry (in <see cref="PrepareAsync"/>) and compiled
 /// once, with the optional reader schema, into an <see cref="AvroDecodingPlan"/>; decoding a message then
-/// performs one id lookup and runs the plan. Undecodable messages fail with reason and byte offset; the registry
-/// being unreachable for an id that is not cached makes <see cref="PrepareAsync"/> throw (not specific to records).
+/// performs one id lookup and runs the plan. Undecodable messages fail with reason and byte offset, and so do
+/// messages whose id the registry definitively does not have (404). The registry being unavailable (5xx, 429,
+/// connection refused, timeout) for an id that is not cached is not the messages' fault: <see cref="PrepareAsync"/>
+/// waits and asks again with backoff, warning each time, so the chunk is held back (the pipeline's bounded blocks fill
+/// and the consumer pauses) until the registry answers or <see cref="AvroRecordDecoderOptions.OutageMaxRetries"/> is
+/// used up. Concurrent chunks waiting for the same id share one wait. Credentials refused (401/403) throw at once.
 /// </summary>
-internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
+internal sealed partial class AvroRecordDecoder : IRecordDecoder, IDisposable
 {
     private const string Stage = "deserialize";
     private const int HeaderLength = 5;
@@ -38,6 +60,8 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
     private readonly ConcurrentDictionary<int, Entry> _values = new();
     private readonly ConcurrentDictionary<int, Entry> _keys = new();
     private readonly ConcurrentDictionary<int, AvroSchema> _schemas = new();
+    private readonly ConcurrentDictionary<(bool Key, int Id), Lazy<Task<Entry>>> _resolving = new();
+    private readonly ILogger _logger;
     private IDisposable? _ownedRegistry;
 
     /// <summary>A compiled plan for an id, or why there is none (and until when that answer holds).</summary>
@@ -46,7 +70,7 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
     private Entry? _lastValue, _lastKey;
 
     public AvroRecordDecoder(RecordLayout layout, ISchemaRegistry registry, AvroSchema? readerSchema = null,
-        AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null)
+        AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
         if (!layout.IsFrozen) throw new InvalidOperationException("The record layout must be frozen before the Avro decoder is built.");
         _layout = layout;
@@ -54,20 +78,35 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
         _readerSchema = readerSchema;
         _options = options ?? new AvroRecordDecoderOptions();
         _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>
     /// The decoder for a pipeline's <c>format: avro</c> section: a <see cref="SchemaRegistryClient"/> from its registry
     /// settings (owned and disposed by the decoder) and its reader schema file, if any, resolved against
     /// <paramref name="baseDirectory"/> (the pipeline file's folder). Throws <see cref="AvroSchemaException"/> for a bad
-    /// reader schema and <see cref="ArgumentException"/> for bad registry settings, before any I/O.
+    /// reader schema and <see cref="ArgumentException"/> for bad registry settings, before any I/O. The outage
+    /// settings (<see cref="AvroRecordDecoderOptions.OutageMaxRetries"/>, backoff, registry description) come from the
+    /// registry section and replace those of <paramref name="options"/>.
     /// </summary>
     public static AvroRecordDecoder Create(Configuration.FormatOptions format, RecordLayout layout, string baseDirectory,
-        AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null)
+        AvroRecordDecoderOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
         var reader = format.ReaderSchema is { } path ? LoadReaderSchema(Path.Combine(baseDirectory, path)) : null;
-        var client = new SchemaRegistryClient(format.Registry ?? throw new ArgumentException("format avro needs `registry`.", nameof(format)), timeProvider);
-        return new AvroRecordDecoder(layout, client, reader, options, timeProvider) { _ownedRegistry = client };
+        var registry = format.Registry ?? throw new ArgumentException("format avro needs `registry`.", nameof(format));
+        var client = new SchemaRegistryClient(registry, timeProvider);
+        options ??= new AvroRecordDecoderOptions();
+        options = new AvroRecordDecoderOptions
+        {
+            DecodeKeys = options.DecodeKeys,
+            KeyPrefix = options.KeyPrefix,
+            UnknownIdRetryAfter = options.UnknownIdRetryAfter,
+            OutageMaxRetries = registry.OutageMaxRetries,
+            OutageBackoff = registry.RetryBackoff,
+            OutageMaxBackoff = registry.RetryMaxBackoff,
+            RegistryDescription = registry.Url,
+        };
+        return new AvroRecordDecoder(layout, client, reader, options, timeProvider, logger) { _ownedRegistry = client };
     }
 
     public void Dispose() => _ownedRegistry?.Dispose();
@@ -99,10 +138,75 @@ internal sealed class AvroRecordDecoder : IRecordDecoder, IDisposable
             if (_options.DecodeKeys && TryReadId(r.Key, out var keyId) && NeedsFetch(_keys, keyId, now)) Add(ref missingKeys, keyId);
         }
         if (missingValues is not null)
-            foreach (var id in missingValues) _values[id] = await BuildAsync(id, key: false, cancellationToken).ConfigureAwait(false);
+            foreach (var id in missingValues) _values[id] = await ResolveAsync(id, key: false, cancellationToken).ConfigureAwait(false);
         if (missingKeys is not null)
-            foreach (var id in missingKeys) _keys[id] = await BuildAsync(id, key: true, cancellationToken).ConfigureAwait(false);
+            foreach (var id in missingKeys) _keys[id] = await ResolveAsync(id, key: true, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The plan (or the definitive error) for an id, waiting out a registry outage. Chunks that need the same id at the
+    /// same time share one resolution, so an outage is warned about once per attempt, not once per worker.
+    /// </summary>
+    private async Task<Entry> ResolveAsync(int id, bool key, CancellationToken ct)
+    {
+        var slot = (key, id);
+        var lazy = _resolving.GetOrAdd(slot, s => new Lazy<Task<Entry>>(() => WaitOutOutageAsync(s.Id, s.Key, ct)));
+        if (lazy.Value.IsFaulted || lazy.Value.IsCanceled)
+        {
+            // Left over from callers that gave up or were cancelled: start again instead of repeating their failure.
+            _resolving.TryRemove(new(slot, lazy));
+            lazy = _resolving.GetOrAdd(slot, s => new Lazy<Task<Entry>>(() => WaitOutOutageAsync(s.Id, s.Key, ct)));
+        }
+        try
+        {
+            return await lazy.Value.WaitAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (lazy.Value.IsCompleted) _resolving.TryRemove(new(slot, lazy));
+        }
+    }
+
+    private async Task<Entry> WaitOutOutageAsync(int id, bool key, CancellationToken ct)
+    {
+        var what = key ? "key" : "value";
+        var started = _time.GetTimestamp();
+        for (var failures = 0; ; failures++)
+        {
+            try
+            {
+                var entry = await BuildAsync(id, key, ct).ConfigureAwait(false);
+                if (failures > 0) LogRegistryBack(_logger, id, what, _options.RegistryDescription, failures, _time.GetElapsedTime(started).TotalSeconds);
+                return entry;
+            }
+            catch (SchemaRegistryException e) when (e.Kind == SchemaRegistryErrorKind.Unavailable)
+            {
+                if (_options.OutageMaxRetries >= 0 && failures >= _options.OutageMaxRetries)
+                    throw new SchemaRegistryException(SchemaRegistryErrorKind.Unavailable,
+                        $"Gave up waiting for schema id {id} (message {what}s) after {failures + 1} attempt(s) over {_time.GetElapsedTime(started).TotalSeconds:0.#} s " +
+                        $"(format.registry.outage_max_retries is {_options.OutageMaxRetries}; -1 waits forever): {e.Message} " +
+                        "Nothing from these messages on was committed; the pipeline resumes there when restarted.", e.StatusCode, e.ErrorCode, e);
+                var delay = OutageDelay(failures);
+                LogRegistryUnavailable(_logger, id, what, _options.RegistryDescription, e.Message, failures + 1, delay.TotalSeconds);
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Exponential backoff with ±25% jitter, capped at <see cref="AvroRecordDecoderOptions.OutageMaxBackoff"/>.</summary>
+    private TimeSpan OutageDelay(int failures)
+    {
+        var max = _options.OutageMaxBackoff.TotalMilliseconds;
+        var ms = Math.Min(max, _options.OutageBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 30)));
+        return TimeSpan.FromMilliseconds(Math.Min(max, ms * (0.75 + Random.Shared.NextDouble() * 0.5)));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Schema id {SchemaId} (message {What}s) is not cached and the schema registry {Registry} is unavailable: {Cause} " +
+        "Holding these messages back (the consumer pauses; nothing is dead-lettered or committed past them); attempt {Attempt} failed, asking again in {DelaySeconds:0.#} s.")]
+    private static partial void LogRegistryUnavailable(ILogger logger, int schemaId, string what, string registry, string cause, int attempt, double delaySeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The schema registry {Registry} answered for schema id {SchemaId} (message {What}s) after {Failures} failed attempt(s) over {Seconds:0.#} s; the held-back messages continue.")]
+    private static partial void LogRegistryBack(ILogger logger, int schemaId, string what, string registry, int failures, double seconds);
 
     private bool NeedsFetch(ConcurrentDictionary<int, Entry> plans, int id, long now) =>
         !plans.TryGetValue(id, out var e) || (e.Plan is null && e.RetryAfterTimestamp != 0 && now >= e.RetryAfterTimestamp);

@@ -215,7 +215,7 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
                             : $"{what} not found in the schema registry at {baseUrl} ({detail}).", status, code);
                 if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
                     throw new SchemaRegistryException(SchemaRegistryErrorKind.Unauthorized,
-                        $"The schema registry at {baseUrl} refused access to {what} ({detail}). Check the registry's user/password or token.", status, code);
+                        $"The schema registry at {baseUrl} refused access to {what} ({detail}). Check the credentials: `user` and `password` (basic auth) or `token` (bearer) of the `registry` section.", status, code);
                 if (status >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests || response.StatusCode == HttpStatusCode.RequestTimeout)
                     transient = detail;
                 else

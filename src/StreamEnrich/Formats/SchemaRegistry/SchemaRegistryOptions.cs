@@ -2,7 +2,6 @@ using StreamEnrich.Configuration;
 
 namespace StreamEnrich.Formats.SchemaRegistry;
 
-/// <summary>How to reach a Confluent-compatible Schema Registry.</summary>
 /// <summary>
 /// How to reach a Confluent-compatible Schema Registry: the <c>registry:</c> section of <c>format</c> and of the
 /// <c>json_schema</c> stage (one options class, so both are written, validated and documented the same way).
@@ -24,8 +23,11 @@ public sealed class SchemaRegistryOptions : IValidatableOptions
     [Option("Timeout of one request.")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    [Option("Retries after a transient failure (5xx, 429, connection error, timeout).")]
+    [Option("Quick retries of one request after a transient failure (5xx, 429, connection error, timeout).")]
     public int MaxRetries { get; set; } = 5;
+
+    [Option("format avro, a schema id not cached yet while the registry is unavailable (after `max_retries`): the pipeline holds those messages back (the consumer pauses, nothing is committed past them), warns, and asks again after `retry_backoff` doubling to `retry_max_backoff`, this many times before it stops; -1 waits forever.")]
+    public int OutageMaxRetries { get; set; } = -1;
 
     [Option("First retry delay; doubles per attempt (with jitter) up to `retry_max_backoff`.")]
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
@@ -56,6 +58,8 @@ public sealed class SchemaRegistryOptions : IValidatableOptions
             context.Error(nameof(Token), "use either the registry token (bearer) or user/password (basic), not both.");
         if (Timeout <= TimeSpan.Zero) context.Error(nameof(Timeout), "the registry timeout must be positive.");
         if (MaxRetries < 0) context.Error(nameof(MaxRetries), "registry max retries must be at least 0.");
+        if (OutageMaxRetries < -1)
+            context.Error(nameof(OutageMaxRetries), $"registry outage_max_retries must be -1 (wait forever) or at least 0, got {OutageMaxRetries}.");
         if (RetryBackoff <= TimeSpan.Zero || RetryMaxBackoff < RetryBackoff)
             context.Error(nameof(RetryBackoff), "registry retry backoff must be positive and not above the maximum backoff.");
         if (TlsCaFile is not null && !File.Exists(TlsCaFile))

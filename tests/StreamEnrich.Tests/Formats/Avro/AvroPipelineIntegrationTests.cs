@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using StreamEnrich.Configuration;
+using StreamEnrich.Pipeline;
 using StreamEnrich.Tests.Fixtures;
 using StreamEnrich.Tests.Pipeline;
 
@@ -203,6 +206,106 @@ public sealed class AvroPipelineIntegrationTests(ClickHouseServerFixture clickho
         Assert.Equal(expectedSum.ToString(CultureInfo.InvariantCulture), (await clickhouse.QueryAsync($"SELECT sum(id) FROM default.{table}")).Trim());
         Assert.Equal(0, h.Runner.Metrics.Take().DeadLettered);
         Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+    }
+
+    /// <summary>Builds and starts a pipeline like <see cref="PipelineHarness.StartAsync"/>, logging into <paramref name="log"/>.</summary>
+    private static async Task<(PipelineRunner Runner, Task Run, CancellationTokenSource Stop, CancellationTokenSource Abort)> StartLoggedAsync(string yaml, KafkaTestLogger log)
+    {
+        var (pipeline, _) = PipelineHarness.Load(yaml); // a temp folder, as the harness makes
+        var loggers = LoggerFactory.Create(b => b.AddProvider(new SingleLoggerProvider(log)));
+        var host = new PipelineHost(new PipelineBuilder(StageRegistry.CreateDefault(), loggers, TimeProvider.System), loggers, TimeProvider.System, TimeSpan.Zero);
+        var runner = await host.BuildAsync(pipeline, [], CancellationToken.None);
+        var stop = new CancellationTokenSource();
+        var abort = new CancellationTokenSource();
+        var run = Task.Run(() => runner.RunAsync(stop.Token, abort.Token));
+        return (runner, run, stop, abort);
+    }
+
+    private sealed class SingleLoggerProvider(ILogger logger) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => logger;
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public async Task Run_RegistryReturns503BeforeFirstMessageOfNewId_HeldBackNotCommittedThenEveryRowOnce()
+    {
+        await using var registry = await SchemaRegistryServer.StartAsync();
+        var idV1 = registry.Register("orders-value", OrderV1);
+        var idV2 = registry.Register("orders-value", OrderV2);
+        var topic = kafka.CreateTopic(2, "avro-new-id-outage");
+        var table = await clickhouse.CreateUniqueTableAsync(Columns, "MergeTree ORDER BY id");
+        static int Real(int n) => Enumerable.Range(0, n).Count(i => !IsTest(i));
+        const int before = 100, during = 1000;
+        kafka.Produce(topic, 2, before, i => new Message<byte[]?, byte[]?> { Value = Order(i, idV1, v2: false) });
+        var group = KafkaFixture.UniqueName("g");
+        var log = new KafkaTestLogger();
+        var yaml = Yaml(topic, table, group, registry.Url, extra: "on_error: dead_letter\ndead_letter:\n  file: dead.jsonl")
+            .Replace("max_retries: 1 }", "max_retries: 1, retry_backoff: 50ms, retry_max_backoff: 300ms }", StringComparison.Ordinal);
+        var (runner, run, stop, abort) = await StartLoggedAsync(yaml, log);
+        try
+        {
+            await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= Real(before), $"{c} rows"); }, TimeSpan.FromSeconds(60), "the rows of the cached schema id", run);
+            var committedBefore = kafka.EndOffsets(topic, 2);
+            await PipelineHarness.WaitUntilAsync(() => Task.FromResult((kafka.Committed(topic, 2, group).SequenceEqual(committedBefore), string.Join(",", kafka.Committed(topic, 2, group)))),
+                TimeSpan.FromSeconds(30), "the first commit", run);
+
+            // The registry fails every request from now on; the next messages carry a schema id never fetched.
+            registry.FailNext(int.MaxValue);
+            kafka.Produce(topic, 2, during, i => new Message<byte[]?, byte[]?> { Value = Order(before + i, idV2, v2: true) });
+            await PipelineHarness.WaitUntilAsync(() => Task.FromResult((log.Count($"Schema id {idV2} (message values) is not cached") >= 3 && runner.StatusLine().Contains("paused", StringComparison.Ordinal),
+                runner.StatusLine() + "\n" + log)), TimeSpan.FromSeconds(60), "outage warnings and a paused consumer", run);
+
+            Assert.False(run.IsCompleted, "the pipeline must wait for the registry, not stop");
+            Assert.Equal(Real(before), await CountAsync(table));
+            Assert.Equal(0, runner.Metrics.Take().DeadLettered);
+            Assert.Equal(committedBefore, kafka.Committed(topic, 2, group));
+            var warning = log.Lines.First(l => l.Message.Contains($"Schema id {idV2}", StringComparison.Ordinal));
+            Assert.Equal(LogLevel.Warning, warning.Level);
+            Assert.Contains(registry.Url, warning.Message);
+            Assert.Contains("HTTP 503", warning.Message);
+
+            registry.FailNext(0);
+            await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= Real(before + during), $"{c} rows"); }, TimeSpan.FromSeconds(60), "the held-back rows", run);
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            abort.CancelAfter(TimeSpan.FromSeconds(20));
+            try { await run; } catch (Exception) { /* asserted above */ }
+        }
+
+        Assert.Equal(Real(before + during), await CountAsync(table));
+        Assert.Equal(Real(before + during).ToString(CultureInfo.InvariantCulture), (await clickhouse.QueryAsync($"SELECT uniqExact(kafka_partition, kafka_offset) FROM default.{table}")).Trim());
+        var expectedSum = Enumerable.Range(0, before + during).Where(i => !IsTest(i)).Sum(i => (long)i);
+        Assert.Equal(expectedSum.ToString(CultureInfo.InvariantCulture), (await clickhouse.QueryAsync($"SELECT sum(id) FROM default.{table}")).Trim());
+        Assert.Equal(Enumerable.Range(before, during).Count(i => !IsTest(i)).ToString(CultureInfo.InvariantCulture),
+            (await clickhouse.QueryAsync($"SELECT count() FROM default.{table} WHERE id >= {before} AND channel != 'none'")).Trim());
+        Assert.Equal(0, runner.Metrics.Take().DeadLettered);
+        Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+        Assert.Equal(1, log.Count($"answered for schema id {idV2}"));
+    }
+
+    [Fact]
+    public async Task Run_RegistryRefusesCredentialsForNewId_PipelineFailsNamingTheOptions()
+    {
+        await using var registry = await SchemaRegistryServer.StartAsync();
+        var idV1 = registry.Register("orders-value", OrderV1);
+        registry.RequiredAuthorization = "Basic c29tZW9uZTplbHNl";
+        var topic = kafka.CreateTopic(1, "avro-401");
+        var table = await clickhouse.CreateUniqueTableAsync(Columns, "MergeTree ORDER BY id");
+        kafka.Produce(topic, 1, 10, i => new Message<byte[]?, byte[]?> { Value = Order(i, idV1, v2: false) });
+        var group = KafkaFixture.UniqueName("g");
+        await using var h = await PipelineHarness.StartAsync(Yaml(topic, table, group, registry.Url, extra: "on_error: dead_letter\ndead_letter:\n  file: dead.jsonl"));
+
+        var e = await Assert.ThrowsAsync<PipelineFailedException>(() => h.Run.WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Contains($"refused access to schema id {idV1} (HTTP 401", e.Message);
+        Assert.Contains("`user` and `password` (basic auth) or `token` (bearer) of the `registry` section", e.Message);
+        Assert.Equal(0, await CountAsync(table));
+        Assert.Equal(0, h.Runner.Metrics.Take().DeadLettered);
+        Assert.All(kafka.Committed(topic, 1, group), o => Assert.True(o <= 0, $"committed offset {o}"));
     }
 
     private static string FormatDecimal(BigInteger unscaled) =>

@@ -3,6 +3,7 @@ using StreamEnrich.Formats.Avro;
 using StreamEnrich.Formats.SchemaRegistry;
 using StreamEnrich.Records;
 using StreamEnrich.Tests.Fixtures;
+using StreamEnrich.Tests.Pipeline;
 using Record = StreamEnrich.Records.Record;
 
 namespace StreamEnrich.Tests.Formats.Avro;
@@ -149,18 +150,116 @@ public sealed class AvroRecordDecoderTests
         Assert.Equal("ann", record[layout.Slot("name")].AsString);
     }
 
+    private static AvroRecordDecoderOptions Outage(int maxRetries) => new()
+    {
+        OutageMaxRetries = maxRetries, OutageBackoff = TimeSpan.FromMilliseconds(10), OutageMaxBackoff = TimeSpan.FromMilliseconds(40),
+        RegistryDescription = "http://registry.test:8081",
+    };
+
     [Fact]
-    public async Task PrepareAsync_RegistryDownForUncachedId_Throws()
+    public async Task PrepareAsync_RegistryDownForUncachedIdOutageRetriesUsedUp_ThrowsNamingTheOption()
     {
         var server = await SchemaRegistryServer.StartAsync();
         var id = server.Register("users-value", UserV1);
         using var client = Client(server);
         await server.StopAsync();
         var layout = Layout("name");
-        var decoder = new AvroRecordDecoder(layout, client);
+        var logger = new KafkaTestLogger();
+        var decoder = new AvroRecordDecoder(layout, client, options: Outage(2), logger: logger);
 
         var e = await Assert.ThrowsAsync<SchemaRegistryException>(async () => await decoder.PrepareAsync([NewRecord(layout, Message(id, AnnDatum))], default));
+
         Assert.Equal(SchemaRegistryErrorKind.Unavailable, e.Kind);
+        Assert.Contains($"schema id {id}", e.Message);
+        Assert.Contains("after 3 attempt(s)", e.Message);
+        Assert.Contains("outage_max_retries is 2", e.Message);
+        Assert.Equal(2, logger.Count($"Schema id {id} (message values) is not cached and the schema registry http://registry.test:8081 is unavailable"));
+    }
+
+    [Fact]
+    public async Task PrepareAsync_Registry503ForUncachedId_WaitsWarnsThenDecodes()
+    {
+        await using var server = await SchemaRegistryServer.StartAsync();
+        var id = server.Register("users-value", UserV1);
+        using var client = Client(server); // max_retries 1: two requests per attempt
+        var layout = Layout("name");
+        var logger = new KafkaTestLogger();
+        var decoder = new AvroRecordDecoder(layout, client, options: Outage(-1), logger: logger);
+        server.FailNext(int.MaxValue);
+        var record = NewRecord(layout, Message(id, AnnDatum));
+
+        var prepare = decoder.PrepareAsync([record], default).AsTask();
+        await PipelineHarness.WaitUntilAsync(() => Task.FromResult((logger.Count("is unavailable") >= 3, logger.ToString())), TimeSpan.FromSeconds(20), "three outage warnings");
+        Assert.False(prepare.IsCompleted, "the chunk must be held back while the registry is down, not failed");
+        server.FailNext(0);
+        await prepare.WaitAsync(TimeSpan.FromSeconds(20));
+        decoder.Decode(record);
+
+        Assert.True(record.IsActive, record.FailureReason);
+        Assert.Equal("ann", record[layout.Slot("name")].AsString);
+        var warning = logger.Lines.First(l => l.Message.Contains("is unavailable", StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains($"Schema id {id}", warning.Message);
+        Assert.Contains("HTTP 503", warning.Message);
+        Assert.Contains("Holding these messages back", warning.Message);
+        Assert.Equal(1, logger.Count($"answered for schema id {id}"));
+    }
+
+    [Fact]
+    public async Task PrepareAsync_ConcurrentChunksWaitingForSameId_ShareOneWait()
+    {
+        await using var server = await SchemaRegistryServer.StartAsync();
+        var id = server.Register("users-value", UserV1);
+        using var client = Client(server);
+        var layout = Layout("name");
+        var logger = new KafkaTestLogger();
+        var decoder = new AvroRecordDecoder(layout, client, options: Outage(-1), logger: logger);
+        server.FailNext(4); // two attempts of two requests each
+
+        var chunks = Enumerable.Range(0, 4).Select(_ => decoder.PrepareAsync([NewRecord(layout, Message(id, AnnDatum))], default).AsTask()).ToArray();
+        await Task.WhenAll(chunks).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, logger.Count("is unavailable"));
+        Assert.Equal(5, server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task PrepareAsync_RegistryRefusesCredentials_ThrowsAtOnceNamingTheOptions()
+    {
+        await using var server = await SchemaRegistryServer.StartAsync();
+        var id = server.Register("users-value", UserV1);
+        server.RequiredAuthorization = "Bearer right";
+        using var client = Client(server);
+        var layout = Layout("name");
+        var decoder = new AvroRecordDecoder(layout, client, options: Outage(-1));
+
+        var e = await Assert.ThrowsAsync<SchemaRegistryException>(async () => await decoder.PrepareAsync([NewRecord(layout, Message(id, AnnDatum))], default))
+            .WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(SchemaRegistryErrorKind.Unauthorized, e.Kind);
+        Assert.Contains("HTTP 401", e.Message);
+        Assert.Contains("`user` and `password` (basic auth) or `token` (bearer) of the `registry` section", e.Message);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task PrepareAsync_IdUnknownToRegistry_RecordDeadLetteredNoWait()
+    {
+        await using var server = await SchemaRegistryServer.StartAsync();
+        using var client = Client(server);
+        var layout = Layout("name");
+        var logger = new KafkaTestLogger();
+        var decoder = new AvroRecordDecoder(layout, client, options: Outage(-1), logger: logger);
+        var record = NewRecord(layout, Message(777, AnnDatum));
+
+        await decoder.PrepareAsync([record], default).AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        decoder.Decode(record);
+
+        Assert.Equal(RecordStatus.Failed, record.Status);
+        Assert.Equal("deserialize", record.FailedStage);
+        Assert.Contains("unknown schema id 777", record.FailureReason);
+        Assert.Contains("HTTP 404, error 40403", record.FailureReason);
+        Assert.Equal(0, logger.Count("is unavailable"));
     }
 
     [Fact]

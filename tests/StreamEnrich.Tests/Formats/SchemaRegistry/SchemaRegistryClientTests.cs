@@ -191,6 +191,24 @@ public sealed class SchemaRegistryClientTests
         new SchemaRegistryOptions { Url = url, User = user, Password = password, Token = token }.Validate(ctx);
         Assert.Contains(ctx.Errors, e => e.Message.Contains(expected, StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData(-2, "registry outage_max_retries must be -1 (wait forever) or at least 0, got -2.")]
+    [InlineData(-1, null)]
+    [InlineData(0, null)]
+    [InlineData(10, null)]
+    public void Validate_OutageMaxRetries_MinusOneOrMore(int value, string? expected)
+    {
+        var ctx = new OptionsValidationContext();
+        new SchemaRegistryOptions { Url = "http://x", OutageMaxRetries = value }.Validate(ctx);
+        Assert.Equal(expected, ctx.Errors.SingleOrDefault()?.Message);
+    }
+
+    [Fact]
+    public void OutageMaxRetries_Default_WaitsForever()
+    {
+        Assert.Equal(-1, new SchemaRegistryOptions().OutageMaxRetries);
+    }
 }
 
 public sealed class SchemaRegistryClientTlsTests
