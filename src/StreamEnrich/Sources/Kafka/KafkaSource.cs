@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
 using StreamEnrich.Pipeline;
 using StreamEnrich.Records;
+using StreamEnrich.Sources.Kafka.Native;
 
 namespace StreamEnrich.Sources.Kafka;
 
@@ -15,7 +16,7 @@ namespace StreamEnrich.Sources.Kafka;
 /// (still polling, so the group membership stays alive) and resumes when there is room again. Offsets are
 /// committed only up to what the pipeline reported finished through <see cref="Complete"/>, per partition.
 /// </summary>
-internal sealed class KafkaSource : IDisposable
+internal sealed class KafkaSource : IDisposable, IConsumerEvents
 {
     /// <summary>How long the poll loop waits for more messages before handing over a partial chunk.</summary>
     internal static readonly TimeSpan IdleFlush = TimeSpan.FromMilliseconds(5);
@@ -26,11 +27,15 @@ internal sealed class KafkaSource : IDisposable
     private readonly string _pipeline;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    /// <summary>At most this many messages per native batch read.</summary>
+    private const int MaxBatch = 512;
+
+    private readonly NativeConsumer _consumer;
     private readonly OffsetTracker _tracker = new();
     private readonly Lock _commitLock = new();
     private readonly ConcurrentDictionary<PartitionKey, long> _positions = new();
-    private readonly Queue<ConsumeResult<byte[]?, byte[]?>> _buffer = new();
+    /// <summary>Records read but not yet added to a chunk (the rest of a batch, or read while paused).</summary>
+    private readonly Queue<Record> _buffer = new();
     /// <summary>Finished offsets whose revocation commit was refused (eager protocol only; see <see cref="OnRevoked"/>).</summary>
     private readonly Dictionary<PartitionKey, long> _carryOver = [];
     private readonly bool _eager;
@@ -71,13 +76,7 @@ internal sealed class KafkaSource : IDisposable
         _pauseAfter = TimeSpan.FromSeconds(1);
         if (config.TryGetValue("max.poll.interval.ms", out var mpi) && int.TryParse(mpi, CultureInfo.InvariantCulture, out var mpiMs))
             _pauseAfter = TimeSpan.FromMilliseconds(Math.Clamp(mpiMs / 10, 10, 1000));
-        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
-            .SetErrorHandler((_, e) => OnError(e))
-            .SetLogHandler((_, m) => OnLog(m))
-            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
-            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions, lost: false))
-            .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions, lost: true))
-            .Build();
+        _consumer = NativeConsumer.Create(config, this);
     }
 
     public string GroupId { get; }
@@ -161,9 +160,11 @@ internal sealed class KafkaSource : IDisposable
             CommitFinished();
             try
             {
-                _consumer.Close(); // leaves the group; the revoked handler commits once more
+                var error = _consumer.Close(); // leaves the group; the revoked handler commits once more
+                if (error.IsError)
+                    _logger.LogWarning("Pipeline {Pipeline}: closing the Kafka consumer failed: {Reason}", _pipeline, error.Reason);
             }
-            catch (KafkaException e)
+            catch (NativeKafkaException e)
             {
                 _logger.LogWarning("Pipeline {Pipeline}: closing the Kafka consumer failed: {Reason}", _pipeline, e.Error.Reason);
             }
@@ -181,10 +182,9 @@ internal sealed class KafkaSource : IDisposable
             {
                 try
                 {
-                    var w = _consumer.GetWatermarkOffsets(new TopicPartition(key.Topic, key.Partition));
-                    if (w.High.Value >= 0) high = w.High.Value;
+                    if (_consumer.TryGetWatermarks(key, out _, out var h)) high = h;
                 }
-                catch (Exception e) when (e is KafkaException or ObjectDisposedException) { }
+                catch (ObjectDisposedException) { }
             }
             var lag = high >= 0 && position >= 0 ? Math.Max(0, high - position) : -1;
             partitions.Add(new KafkaPartitionMetrics(key.Topic, key.Partition, position, committed, high, lag));
@@ -216,9 +216,7 @@ internal sealed class KafkaSource : IDisposable
             while (!stop.IsCancellationRequested)
             {
                 ThrowIfFatal();
-                var result = _buffer.Count > 0
-                    ? _buffer.Dequeue()
-                    : Consume(_buildingCount == 0 ? TimeSpan.FromMilliseconds(100) : IdleFlush);
+                var result = Next(_buildingCount == 0 ? 100 : (int)IdleFlush.TotalMilliseconds);
                 if (result is not null)
                 {
                     Add(result);
@@ -279,35 +277,78 @@ internal sealed class KafkaSource : IDisposable
             while (!_closeRequested.IsSet && _fatal is null)
             {
                 if (_assignmentChanged) PauseAll();
-                Consume(TimeSpan.FromMilliseconds(100));
+                Poll(100, 1, keep: false);
                 MaybeCommit();
             }
         }
-        catch (Exception e) when (e is KafkaSourceException or KafkaException)
+        catch (Exception e) when (e is KafkaSourceException or NativeKafkaException)
         {
             _logger.LogWarning("Pipeline {Pipeline}: Kafka consumer error while draining: {Reason}", _pipeline, e.Message);
         }
     }
 
-    private ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout)
+    /// <summary>The next record: from the buffer, else from a non-blocking batch read, else waiting up to
+    /// <paramref name="timeoutMs"/> for one message (returned as soon as it arrives).</summary>
+    private Record? Next(int timeoutMs)
     {
+        if (_buffer.Count == 0)
+        {
+            Poll(0, MaxBatch, keep: true);
+            if (_buffer.Count == 0) Poll(timeoutMs, 1, keep: true);
+        }
+        return _buffer.Count > 0 ? _buffer.Dequeue() : null;
+    }
+
+    /// <summary>Reads up to <paramref name="max"/> messages; with <paramref name="keep"/>, queues them as records in
+    /// <see cref="_buffer"/>, otherwise drops them (draining). Consume errors are logged, or thrown when fatal.</summary>
+    private void Poll(int timeoutMs, int max, bool keep)
+    {
+        var n = _consumer.Consume(timeoutMs, max);
+        if (n == 0) return;
         try
         {
-            var r = _consumer.Consume(timeout);
-            if (r is null || r.IsPartitionEOF) return null;
-            return r;
+            var firstNew = _buffer.Count;
+            for (var i = 0; i < n; i++)
+            {
+                var m = _consumer[i];
+                if (m.Error != ErrorCode.NoError)
+                {
+                    if (m.IsPartitionEof) continue;
+                    var e = m.GetError();
+                    if (e.IsFatal || IsAuthFailure(e.Code))
+                        throw Fatal(e, null);
+                    _logger.LogWarning("Pipeline {Pipeline}: Kafka consume error: {Reason} ({Code}){Hint}",
+                        _pipeline, e.Reason, e.Code, Hint(e.Code));
+                    continue;
+                }
+                if (!keep) continue;
+                var record = _newRecord!();
+                record.Topic = m.Topic;
+                record.Partition = m.Partition;
+                record.Offset = m.Offset;
+                record.TimestampMs = m.TimestampMs;
+                record.Key = m.KeyArray();
+                record.Payload = m.ValueArray();
+                record.Headers = m.Headers();
+                _buffer.Enqueue(record);
+            }
+            // A batch read while partitions were revoked may still hold messages of those partitions.
+            if (_consumer.RebalancedDuringLastConsume && _buffer.Count > firstNew)
+            {
+                var all = _buffer.ToArray();
+                _buffer.Clear();
+                for (var i = 0; i < all.Length; i++)
+                    if (i < firstNew || _tracker.IsAssigned(new PartitionKey(all[i].Topic, all[i].Partition)))
+                        _buffer.Enqueue(all[i]);
+            }
         }
-        catch (ConsumeException e)
+        finally
         {
-            if (e.Error.IsFatal || IsAuthFailure(e.Error.Code))
-                throw Fatal(e.Error, e);
-            _logger.LogWarning("Pipeline {Pipeline}: Kafka consume error: {Reason} ({Code}){Hint}",
-                _pipeline, e.Error.Reason, e.Error.Code, Hint(e.Error.Code));
-            return null;
+            _consumer.ReleaseBatch();
         }
     }
 
-    private void Add(ConsumeResult<byte[]?, byte[]?> r)
+    private void Add(Record record)
     {
         if (_buildingCount == 0)
         {
@@ -315,26 +356,11 @@ internal sealed class KafkaSource : IDisposable
             _buildingBytes = 0;
             _buildingStartedAt = _time.GetTimestamp();
         }
-        var record = _newRecord!();
-        var message = r.Message;
-        record.Topic = r.Topic;
-        record.Partition = r.Partition.Value;
-        record.Offset = r.Offset.Value;
-        record.TimestampMs = message.Timestamp.UnixTimestampMs;
-        record.Key = message.Key;
-        record.Payload = message.Value;
-        if (message.Headers is { Count: > 0 } headers)
-        {
-            var list = new RecordHeader[headers.Count];
-            for (var i = 0; i < list.Length; i++)
-                list[i] = new RecordHeader(headers[i].Key, headers[i].GetValueBytes());
-            record.Headers = list;
-        }
         _building![_buildingCount++] = record;
-        var size = (message.Value?.Length ?? 0) + (message.Key?.Length ?? 0);
-        _buildingBytes += message.Value?.Length ?? 0;
+        var value = record.Payload?.Length ?? 0;
+        _buildingBytes += value;
         _messages++;
-        _bytes += size;
+        _bytes += value + (record.Key?.Length ?? 0);
     }
 
     /// <summary>Hands the chunk being built to the pipeline, pausing the partitions while it has no room.</summary>
@@ -386,8 +412,7 @@ internal sealed class KafkaSource : IDisposable
             {
                 ThrowIfFatal();
                 // Keep polling: it keeps the group membership (max.poll.interval.ms) and serves rebalances.
-                var r = Consume(TimeSpan.Zero);
-                if (r is not null) _buffer.Enqueue(r); // fetched before the pause took effect
+                Poll(0, 1, keep: true); // a message fetched before the pause took effect is kept
                 if (_assignmentChanged) PauseAll(); // newly assigned partitions start unpaused
                 MaybeCommit();
             }
@@ -401,7 +426,7 @@ internal sealed class KafkaSource : IDisposable
     private void PauseAll()
     {
         _assignmentChanged = false;
-        var assignment = _consumer.Assignment;
+        var assignment = _consumer.Assignment();
         if (!_paused)
         {
             _paused = true;
@@ -415,7 +440,7 @@ internal sealed class KafkaSource : IDisposable
     {
         _paused = false;
         if (stop.IsCancellationRequested) return;
-        var assignment = _consumer.Assignment;
+        var assignment = _consumer.Assignment();
         if (assignment.Count > 0) _consumer.Resume(assignment);
         _logger.LogDebug("Pipeline {Pipeline}: resumed {Count} partitions", _pipeline, assignment.Count);
     }
@@ -432,54 +457,61 @@ internal sealed class KafkaSource : IDisposable
     {
         var failed = new List<CommitOffset>();
         if (offsets.Count == 0) return failed;
+        CommitResult result;
         try
         {
-            _consumer.Commit(offsets.Select(o => new TopicPartitionOffset(o.Partition.Topic, o.Partition.Partition, o.Offset)));
-            foreach (var o in offsets) _tracker.MarkCommitted(o);
-            if (_logger.IsEnabled(LogLevel.Debug))
-                _logger.LogDebug("Pipeline {Pipeline}: committed ({Why}) {Offsets}", _pipeline, why,
-                    string.Join(", ", offsets.Select(o => $"{o.Partition}@{o.Offset}")));
+            result = _consumer.Commit(offsets.Select(o => (o.Partition, o.Offset)).ToList());
         }
-        catch (TopicPartitionOffsetException e)
+        catch (NativeKafkaException e)
         {
-            foreach (var r in e.Results)
+            result = new CommitResult(e.Error, new KafkaError[offsets.Count]);
+        }
+        if (result.PartitionErrors.Any(e => e.IsError))
+        {
+            for (var i = 0; i < offsets.Count; i++)
             {
-                var o = offsets.Find(x => x.Partition.Topic == r.Topic && x.Partition.Partition == r.Partition.Value);
-                if (!r.Error.IsError)
+                var o = offsets[i];
+                var error = result.PartitionErrors[i];
+                if (!error.IsError)
                 {
                     _tracker.MarkCommitted(o);
                     continue;
                 }
                 failed.Add(o);
                 _logger.LogWarning("Pipeline {Pipeline}: commit of {Topic}[{Partition}]@{Offset} failed: {Reason} (retried at the next commit)",
-                    _pipeline, r.Topic, r.Partition.Value, r.Offset.Value, r.Error.Reason);
+                    _pipeline, o.Partition.Topic, o.Partition.Partition, o.Offset, error.Reason);
             }
         }
-        catch (KafkaException e)
+        else if (result.Error.IsError)
         {
-            if (e.Error.IsFatal) _fatal ??= Fatal(e.Error, e);
+            if (result.Error.IsFatal) _fatal ??= Fatal(result.Error, null);
             failed.AddRange(offsets);
             _logger.LogWarning("Pipeline {Pipeline}: {Why} commit failed: {Reason} ({Code}); finished offsets are committed again later",
-                _pipeline, why, e.Error.Reason, e.Error.Code);
+                _pipeline, why, result.Error.Reason, result.Error.Code);
+        }
+        else
+        {
+            foreach (var o in offsets) _tracker.MarkCommitted(o);
+            if (_logger.IsEnabled(LogLevel.Debug))
+                _logger.LogDebug("Pipeline {Pipeline}: committed ({Why}) {Offsets}", _pipeline, why,
+                    string.Join(", ", offsets.Select(o => $"{o.Partition}@{o.Offset}")));
         }
         return failed;
     }
 
     // ---------------------------------------------------------------- callbacks (on the poll thread, or Close's)
 
-    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
+    IReadOnlyList<long> IConsumerEvents.OnAssigned(IReadOnlyList<PartitionKey> partitions)
     {
         _rebalances++;
-        var generation = _tracker.Assign(partitions.Select(p => new PartitionKey(p.Topic, p.Partition.Value)), _carryOver);
-        var start = partitions.Select(p => _carryOver.TryGetValue(new PartitionKey(p.Topic, p.Partition.Value), out var o)
-            ? new TopicPartitionOffset(p, new Offset(o))
-            : new TopicPartitionOffset(p, Offset.Unset)).ToList();
+        var generation = _tracker.Assign(partitions, _carryOver);
+        var start = partitions.Select(p => _carryOver.TryGetValue(p, out var o) ? o : NativeConsumer.OffsetUnset).ToList();
         if (_carryOver.Count > 0)
         {
-            var resumed = start.Where(s => s.Offset != Offset.Unset).ToList();
+            var resumed = partitions.Select((p, i) => (p, Offset: start[i])).Where(s => s.Offset != NativeConsumer.OffsetUnset).ToList();
             if (resumed.Count > 0)
                 _logger.LogInformation("Pipeline {Pipeline}: resuming {Partitions} after the records finished before the rebalance",
-                    _pipeline, string.Join(", ", resumed.Select(r => $"{r.Topic}[{r.Partition.Value}]@{r.Offset.Value}")));
+                    _pipeline, string.Join(", ", resumed.Select(r => $"{r.p.Topic}[{r.p.Partition}]@{r.Offset}")));
             _carryOver.Clear(); // only valid for the assignment right after the revocation
         }
         _assignmentChanged = true;
@@ -488,10 +520,10 @@ internal sealed class KafkaSource : IDisposable
         return start;
     }
 
-    private void OnRevoked(List<TopicPartitionOffset> partitions, bool lost)
+    void IConsumerEvents.OnRevoked(IReadOnlyList<PartitionKey> partitions, bool lost)
     {
         _rebalances++;
-        var keys = partitions.Select(p => new PartitionKey(p.Topic, p.Partition.Value)).ToHashSet();
+        var keys = partitions.ToHashSet();
         lock (_commitLock)
         {
             var finished = _tracker.Revoke(keys);
@@ -499,7 +531,7 @@ internal sealed class KafkaSource : IDisposable
             {
                 // The group already gave them to someone else: a commit would be refused, and must not be tried.
                 _logger.LogWarning("Pipeline {Pipeline}: lost {Count} partitions: {Partitions} (the group went on without this member: session timeout, max.poll.interval.ms exceeded or a stale generation); records not committed are read again by their new owner",
-                    _pipeline, partitions.Count, Describe(partitions.Select(p => p.TopicPartition)));
+                    _pipeline, partitions.Count, Describe(partitions));
             }
             else
             {
@@ -509,7 +541,7 @@ internal sealed class KafkaSource : IDisposable
                 foreach (var f in Commit(finished, "revocation"))
                     if (_eager) _carryOver[f.Partition] = f.Offset;
                 _logger.LogInformation("Pipeline {Pipeline}: revoked {Count} partitions: {Partitions}",
-                    _pipeline, partitions.Count, Describe(partitions.Select(p => p.TopicPartition)));
+                    _pipeline, partitions.Count, Describe(partitions));
             }
         }
         foreach (var k in keys) _positions.TryRemove(k, out _);
@@ -517,7 +549,7 @@ internal sealed class KafkaSource : IDisposable
         // Records of these partitions not handed over yet belong to the next owner now.
         if (_buffer.Count > 0)
         {
-            var keep = _buffer.Where(r => !keys.Contains(new PartitionKey(r.Topic, r.Partition.Value))).ToList();
+            var keep = _buffer.Where(r => !keys.Contains(new PartitionKey(r.Topic, r.Partition))).ToList();
             _buffer.Clear();
             foreach (var r in keep) _buffer.Enqueue(r);
         }
@@ -538,7 +570,7 @@ internal sealed class KafkaSource : IDisposable
         }
     }
 
-    private void OnError(Error e)
+    void IConsumerEvents.OnError(KafkaError e)
     {
         if (e.IsFatal || IsAuthFailure(e.Code))
         {
@@ -551,17 +583,17 @@ internal sealed class KafkaSource : IDisposable
             _logger.LogWarning("Pipeline {Pipeline}: Kafka error: {Reason} ({Code}){Hint}", _pipeline, e.Reason, e.Code, Hint(e.Code));
     }
 
-    private void OnLog(LogMessage m)
+    void IConsumerEvents.OnLog(int syslogLevel, string facility, string message)
     {
-        var level = m.Level switch
+        var level = syslogLevel switch
         {
-            SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical or SyslogLevel.Error => LogLevel.Error,
-            SyslogLevel.Warning => LogLevel.Warning,
-            SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
+            <= 3 => LogLevel.Error, // emergency, alert, critical, error
+            4 => LogLevel.Warning,
+            5 or 6 => LogLevel.Information, // notice, info
             _ => LogLevel.Debug,
         };
         if (_logger.IsEnabled(level))
-            _logger.Log(level, "Pipeline {Pipeline}: librdkafka {Facility}: {Message}", _pipeline, m.Facility, m.Message);
+            _logger.Log(level, "Pipeline {Pipeline}: librdkafka {Facility}: {Message}", _pipeline, facility, message);
     }
 
     private void ThrowIfFatal()
@@ -572,7 +604,7 @@ internal sealed class KafkaSource : IDisposable
     private static bool IsAuthFailure(ErrorCode code) => code is ErrorCode.SaslAuthenticationFailed or ErrorCode.Local_Authentication
         or ErrorCode.TopicAuthorizationFailed or ErrorCode.GroupAuthorizationFailed or ErrorCode.ClusterAuthorizationFailed;
 
-    private KafkaSourceException Fatal(Error e, Exception? inner)
+    private KafkaSourceException Fatal(KafkaError e, Exception? inner)
     {
         var message = $"Pipeline {_pipeline}: the Kafka consumer stopped: {e.Reason} ({e.Code}).{Hint(e.Code)}";
         _logger.LogError("{Message}", message);
@@ -592,6 +624,6 @@ internal sealed class KafkaSource : IDisposable
         _ => "",
     };
 
-    private static string Describe(IEnumerable<TopicPartition> partitions) =>
-        string.Join(", ", partitions.GroupBy(p => p.Topic).Select(g => $"{g.Key}[{string.Join(",", g.Select(p => p.Partition.Value).Order())}]"));
+    private static string Describe(IEnumerable<PartitionKey> partitions) =>
+        string.Join(", ", partitions.GroupBy(p => p.Topic).Select(g => $"{g.Key}[{string.Join(",", g.Select(p => p.Partition).Order())}]"));
 }
