@@ -174,7 +174,9 @@ internal sealed class ClickHouseSink : IDisposable
             }
             catch (ClickHouseTransportException e)
             {
-                throw new ClickHouseSinkException($"Cannot read the schema of {TableName}: {e.Message} Check sink.url and that ClickHouse is running.", e);
+                // TLS failures already say what to set; the generic hint is for servers that do not answer.
+                var hint = e.Message.Contains("TLS", StringComparison.Ordinal) ? "" : " Check sink.url and that ClickHouse is running.";
+                throw new ClickHouseSinkException($"Cannot read the schema of {TableName}: {e.Message}{hint}", e);
             }
         }
         if (ServerVersion is not null && _options.Schema.Count > 0 && string.Join("; ", CompareInlineSchema(_options.Schema, table)) is { Length: > 0 } difference)

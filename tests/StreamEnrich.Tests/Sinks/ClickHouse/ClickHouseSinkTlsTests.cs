@@ -92,8 +92,20 @@ public sealed class ClickHouseSinkTlsTests(TlsClickHouseServerFixture server) : 
     {
         var table = await server.CreateUniqueTableAsync("id UInt32, name String");
         var o = Options(server.HttpsUrl, table, x => { x.Schema["id"] = "UInt32"; x.Schema["name"] = "String"; });
-        var (sink, layout) = await ClickHouseSinkIntegrationTests.PrepareAsync(o); // inline schema: nothing sent yet
-        using var lease = sink;
+
+        // A sink that inserts reads the live table first, so even with an inline schema it fails at start.
+        using (var run = new ClickHouseSink(o, new ListLogger(), TimeProvider.System))
+        {
+            var atStart = await Assert.ThrowsAsync<ClickHouseSinkException>(() => run.PrepareAsync(CancellationToken.None));
+            Assert.Contains("TLS certificate validation failed", atStart.Message, StringComparison.Ordinal);
+        }
+
+        // One that takes the inline schema (as dry-run does) sends nothing until an insert, which fails the same way.
+        using var sink = new ClickHouseSink(o, new ListLogger(), TimeProvider.System, SchemaSource.InlineWhenGiven);
+        await sink.PrepareAsync(CancellationToken.None);
+        var layout = new RecordLayout();
+        sink.BindColumns(layout);
+        layout.Freeze();
 
         var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.InsertAsync([Row(layout, 1, "x")], CancellationToken.None));
 
