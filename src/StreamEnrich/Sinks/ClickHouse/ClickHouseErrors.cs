@@ -92,7 +92,14 @@ internal sealed class ClickHouseServerException(int? code, int httpStatus, strin
 }
 
 /// <summary>The request did not get an answer: connection refused or reset, DNS, TLS, or the per-request timeout. Always retryable.</summary>
-internal sealed class ClickHouseTransportException(string message, Exception? inner) : Exception(message, inner);
+internal sealed class ClickHouseTransportException(string message, Exception? inner, bool isPermanent = false) : Exception(message, inner)
+{
+    /// <summary>
+    /// Retrying cannot help (the server's certificate was rejected: it will not become trusted until the configuration
+    /// changes and the pipeline restarts), so the sink fails instead of retrying.
+    /// </summary>
+    public bool IsPermanent { get; } = isPermanent;
+}
 
 /// <summary>
 /// The sink cannot go on: a permanent ClickHouse error (unknown table, bad credentials, type mismatch...) or retries

@@ -296,7 +296,8 @@ internal sealed class ClickHouseHttpClient : IDisposable
         }
         catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.SecureConnectionError)
         {
-            throw new ClickHouseTransportException(TlsFailure(e), e);
+            var (message, rejected) = TlsFailure(e);
+            throw new ClickHouseTransportException(message, e, isPermanent: rejected);
         }
         catch (HttpRequestException e)
         {
@@ -317,16 +318,19 @@ internal sealed class ClickHouseHttpClient : IDisposable
         }
     }
 
-    /// <summary>The message for a failed TLS handshake: the certificate check's verdict, or the handshake's own error.</summary>
-    private string TlsFailure(HttpRequestException e)
+    /// <summary>
+    /// The message for a failed TLS handshake: the certificate check's verdict (Rejected: true), or the handshake's own
+    /// error (which may be transient, e.g. a server restarting).
+    /// </summary>
+    private (string Message, bool Rejected) TlsFailure(HttpRequestException e)
     {
         var rejection = Interlocked.Exchange(ref _tlsRejection, null);
-        if (rejection is not null) return $"TLS certificate validation failed for ClickHouse at {_base}: {rejection}";
+        if (rejection is not null) return ($"TLS certificate validation failed for ClickHouse at {_base}: {rejection}", true);
         var inner = Innermost(e);
         var hint = inner is AuthenticationException or IOException
             ? " Check that the port in sink.url serves https (ClickHouse's https_port, 8443 by default; http_port 8123 is plain http, use an http:// url for it)."
             : "";
-        return $"TLS handshake with ClickHouse at {_base} failed: {inner.Message}{hint}";
+        return ($"TLS handshake with ClickHouse at {_base} failed: {inner.Message}{hint}", false);
     }
 
     private static Exception Innermost(Exception e)

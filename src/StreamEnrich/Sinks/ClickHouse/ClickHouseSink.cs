@@ -380,6 +380,10 @@ internal sealed class ClickHouseSink : IDisposable
             {
                 throw new ClickHouseSinkException($"Insert of {rows} rows into {TableName} failed: {e.Message}{Hint(e.Code)}", e) { Code = e.Code };
             }
+            catch (ClickHouseTransportException e) when (e.IsPermanent)
+            {
+                throw new ClickHouseSinkException($"Insert of {rows} rows into {TableName} failed, not retried: {e.Message}", e);
+            }
             catch (Exception e) when (e is ClickHouseServerException or ClickHouseTransportException)
             {
                 if (_options.MaxRetries >= 0 && attempt > _options.MaxRetries)
