@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
+using StreamEnrich.Records;
 
 namespace StreamEnrich.Formats.Avro;
 
@@ -291,15 +292,14 @@ internal static class AvroJsonEncoder
         return bytes;
     }
 
-    private static bool IsNumeral(string s) => decimal.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+    private static bool IsNumeral(string s) => DecimalValue.TryParse(s, out _);
 
     private static byte[] DecimalBytes(AvroSchema s, JsonElement j, string path, int? size)
     {
         var text = j.ValueKind == JsonValueKind.String ? j.GetString()! : j.GetRawText();
-        if (!decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) throw Error(path, s, j, "not a decimal number");
-        var scaled = d * Pow10(s.Scale);
-        if (scaled != decimal.Truncate(scaled)) throw Error(path, s, j, $"more than {s.Scale} decimal place(s)");
-        var unscaled = new BigInteger(scaled);
+        if (!DecimalValue.TryParse(text, out var d)) throw Error(path, s, j, "not a decimal number");
+        if (!d.TryRescale(s.Scale, out var exact)) throw Error(path, s, j, $"more than {s.Scale} decimal place(s)");
+        var unscaled = (BigInteger)exact;
         if (BigInteger.Abs(unscaled) >= BigInteger.Pow(10, s.Precision)) throw Error(path, s, j, $"more than {s.Precision} digit(s)");
         var bytes = unscaled.ToByteArray(isUnsigned: false, isBigEndian: true);
         if (size is not { } n) return bytes;
@@ -308,13 +308,6 @@ internal static class AvroJsonEncoder
         if (unscaled.Sign < 0) padded.AsSpan().Fill(0xFF);
         bytes.CopyTo(padded, n - bytes.Length);
         return padded;
-    }
-
-    private static decimal Pow10(int n)
-    {
-        var r = 1m;
-        for (var i = 0; i < n; i++) r *= 10;
-        return r;
     }
 
     private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;

@@ -194,12 +194,7 @@ internal sealed partial class AvroRecordDecoder : IRecordDecoder, IDisposable
     }
 
     /// <summary>Exponential backoff with ±25% jitter, capped at <see cref="AvroRecordDecoderOptions.OutageMaxBackoff"/>.</summary>
-    private TimeSpan OutageDelay(int failures)
-    {
-        var max = _options.OutageMaxBackoff.TotalMilliseconds;
-        var ms = Math.Min(max, _options.OutageBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 30)));
-        return TimeSpan.FromMilliseconds(Math.Min(max, ms * (0.75 + Random.Shared.NextDouble() * 0.5)));
-    }
+    private TimeSpan OutageDelay(int failures) => Backoff.Jittered(_options.OutageBackoff, _options.OutageMaxBackoff, failures);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Schema id {SchemaId} (message {What}s) is not cached and the schema registry {Registry} is unavailable: {Cause} " +
         "Holding these messages back (the consumer pauses; nothing is dead-lettered or committed past them); attempt {Attempt} failed, asking again in {DelaySeconds:0.#} s.")]

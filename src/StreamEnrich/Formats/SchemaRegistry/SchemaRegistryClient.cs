@@ -246,12 +246,7 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
     }
 
     /// <summary>Exponential backoff with ±25% jitter, capped.</summary>
-    internal TimeSpan Backoff(int attempt)
-    {
-        var baseMs = Math.Min(_options.RetryMaxBackoff.TotalMilliseconds, _options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 30)));
-        var jitter = 0.75 + Random.Shared.NextDouble() * 0.5;
-        return TimeSpan.FromMilliseconds(Math.Min(_options.RetryMaxBackoff.TotalMilliseconds, baseMs * jitter));
-    }
+    internal TimeSpan Backoff(int attempt) => StreamEnrich.Backoff.Jittered(_options.RetryBackoff, _options.RetryMaxBackoff, attempt);
 
     private static (int? Code, string? Message) ParseError(string body)
     {

@@ -202,15 +202,8 @@ internal sealed class ClickHouseHttpClient : IDisposable
     }
 
     /// <summary>
-    /// <c>INSERT INTO db.table (cols) FORMAT &lt;format&gt;</c> with <paramref name="body"/> as the data
-    /// (already gzip-compressed when <paramref name="gzipped"/>).
-    /// </summary>
-    public Task InsertAsync(string insertQuery, ReadOnlyMemory<byte> body, bool gzipped, string queryId, CancellationToken ct) =>
-        InsertAsync(insertQuery, [body], gzipped, queryId, ct);
-
-    /// <summary>
     /// <c>INSERT INTO db.table (cols) FORMAT &lt;format&gt;</c> with the <paramref name="segments"/>, one after the other,
-    /// as the data (streamed from the buffers, not copied into one).
+    /// as the data (streamed from the buffers, not copied into one; already gzip-compressed when <paramref name="gzipped"/>).
     /// </summary>
     public async Task InsertAsync(string insertQuery, IReadOnlyList<ReadOnlyMemory<byte>> segments, bool gzipped, string queryId, CancellationToken ct)
     {
@@ -288,7 +281,8 @@ internal sealed class ClickHouseHttpClient : IDisposable
             var https = _base.Scheme == Uri.UriSchemeHttps;
             throw new ClickHouseTransportException(
                 $"Cannot connect to ClickHouse at {_base}: no {(https ? "TLS session" : "connection")} within {_connectTimeout.TotalSeconds:0.###}s." +
-                (https ? " Check that the port in sink.url serves https (ClickHouse's https_port, not the plain-http http_port, where a TLS handshake can hang)." : ""), e);
+                (https ? " Check that the port in sink.url serves https (ClickHouse's https_port, not the plain-http http_port, where a TLS handshake can hang)."
+                       : " Check sink.url and that ClickHouse is running."), e);
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
@@ -306,7 +300,7 @@ internal sealed class ClickHouseHttpClient : IDisposable
             // An https_port drops a plain-text request with a reset (ClickHouse 18.16 does, without an answer).
             var hint = _base.Scheme == Uri.UriSchemeHttp && inner is SocketException { SocketErrorCode: SocketError.ConnectionReset }
                 ? " If this port serves https (ClickHouse's https_port), use an https:// url."
-                : "";
+                : " Check sink.url and that ClickHouse is running.";
             throw new ClickHouseTransportException($"Cannot reach ClickHouse at {_base}: {what}{hint}", e);
         }
         if (resp.IsSuccessStatusCode) return resp;

@@ -174,15 +174,17 @@ internal sealed class ClickHouseSink : IDisposable
             }
             catch (ClickHouseTransportException e)
             {
-                // TLS failures already say what to set; the generic hint is for servers that do not answer.
-                var hint = e.Message.Contains("TLS", StringComparison.Ordinal) ? "" : " Check sink.url and that ClickHouse is running.";
-                throw new ClickHouseSinkException($"Cannot read the schema of {TableName}: {e.Message}{hint}", e);
+                throw new ClickHouseSinkException($"Cannot read the schema of {TableName}: {e.Message}", e); // the message says what to check
             }
         }
-        if (ServerVersion is not null && _options.Schema.Count > 0 && string.Join("; ", CompareInlineSchema(_options.Schema, table)) is { Length: > 0 } difference)
+        if (ServerVersion is not null && _options.Schema.Count > 0)
+        {
+            var differences = CompareInlineSchema(_options.Schema, table);
+            if (differences.Count > 0)
                 _logger.LogWarning("ClickHouse sink {Table}: sink.schema differs from the live table ({Difference}); inserts follow the live table. " +
-                    "Update sink.schema (it is what dry-run and `streamenrich test` use) to: {Live}", TableName, difference,
+                    "Update sink.schema (it is what dry-run and `streamenrich test` use) to: {Live}", TableName, string.Join("; ", differences),
                     "{ " + string.Join(", ", table.Where(c => IsInsertable(c.DefaultKind)).Select(c => $"{c.Name}: {c.Type}")) + " }");
+        }
         _columns = ClickHouseColumnPlan.Build(table, _options, zone);
         var needsServerDefaults = _columns.Exists(c => c.MissingMode == MissingFieldMode.ServerDefault);
         _useDefaultsFormat = needsServerDefaults && ServerVersion is not null && ServerVersion >= RowBinaryWithDefaultsSince;
@@ -284,9 +286,9 @@ internal sealed class ClickHouseSink : IDisposable
             {
                 content = [.. parts.SelectMany(p => p.Segments)];
             }
-            var attempts = await SendWithRetriesAsync(client, content, _options.UseCompression, rows, ct).ConfigureAwait(false);
             long sent = 0;
             foreach (var c in content) sent += c.Length;
+            var attempts = await SendWithRetriesAsync(client, content, sent, _options.UseCompression, rows, ct).ConfigureAwait(false);
             return new InsertResult(rows, failed, sent, attempts);
         }
         finally
@@ -359,7 +361,7 @@ internal sealed class ClickHouseSink : IDisposable
         return null;
     }
 
-    private async Task<int> SendWithRetriesAsync(ClickHouseHttpClient client, IReadOnlyList<ReadOnlyMemory<byte>> body, bool gzipped, int rows, CancellationToken ct)
+    private async Task<int> SendWithRetriesAsync(ClickHouseHttpClient client, IReadOnlyList<ReadOnlyMemory<byte>> body, long bytes, bool gzipped, int rows, CancellationToken ct)
     {
         // One query_id for all attempts: if an earlier attempt is somehow still running, the server refuses the
         // retry (QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING, retried later) instead of inserting the batch twice at once.
@@ -372,8 +374,7 @@ internal sealed class ClickHouseSink : IDisposable
             {
                 var started = _time.GetTimestamp();
                 await client.InsertAsync(_insertQuery, body, gzipped, queryId, ct).ConfigureAwait(false);
-                if (_logger.IsEnabled(LogLevel.Debug))
-                    _logger.LogDebug("Inserted {Rows} rows ({Bytes} bytes sent) into {Table} in {Ms:F0} ms.", rows, body.Sum(b => (long)b.Length), TableName, _time.GetElapsedTime(started).TotalMilliseconds);
+                _logger.LogDebug("Inserted {Rows} rows ({Bytes} bytes sent) into {Table} in {Ms:F0} ms.", rows, bytes, TableName, _time.GetElapsedTime(started).TotalMilliseconds);
                 return attempt;
             }
             catch (ClickHouseServerException e) when (!e.IsRetryable)
@@ -399,12 +400,7 @@ internal sealed class ClickHouseSink : IDisposable
     }
 
     /// <summary>Exponential backoff with full jitter: uniform in [0, min(max, base × 2^(attempt-1))].</summary>
-    internal TimeSpan Backoff(int attempt)
-    {
-        var cap = _options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
-        cap = Math.Min(cap, _options.RetryMaxBackoff.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * cap);
-    }
+    internal TimeSpan Backoff(int attempt) => StreamEnrich.Backoff.FullJitter(_options.RetryBackoff, _options.RetryMaxBackoff, attempt - 1);
 
     private static string Hint(int? code) => code switch
     {
