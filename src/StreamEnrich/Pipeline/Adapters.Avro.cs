@@ -14,11 +14,6 @@ internal sealed record AvroTestInput(IReadOnlyList<byte[]?> Messages, Func<Recor
 
 internal static partial class Adapters
 {
-    /// <summary>
-    /// Reads an Avro object container file for dry-run: each datum becomes one message (its bare Avro bytes), decoded
-    /// with the file's writer schema (no registry) and, for a <c>format: avro</c> pipeline with <c>reader_schema</c>,
-    /// resolved to that reader schema. Throws <see cref="InvalidDataException"/> for a file that is not valid Avro.
-    /// </summary>
     /// <summary>The schema id test messages are framed with (any id works: the decoder is handed the schema for it).</summary>
     public const int TestSchemaId = 1;
 
@@ -71,6 +66,11 @@ internal static partial class Adapters
         return new AvroTestInput(messages, layout => new AvroRecordDecoder(layout, registry, reader, options));
     }
 
+    /// <summary>
+    /// Reads an Avro object container file for dry-run: each datum becomes one message (its bare Avro bytes), decoded
+    /// with the file's writer schema (no registry) and, for a <c>format: avro</c> pipeline with <c>reader_schema</c>,
+    /// resolved to that reader schema. Throws <see cref="InvalidDataException"/> for a file that is not valid Avro.
+    /// </summary>
     public static AvroContainerInput ReadAvroContainer(string path, LoadedPipeline pipeline)
     {
         var format = pipeline.Options.Format;
