@@ -209,7 +209,7 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
     [Option("Explicit column ← field mapping; columns not listed take the field of the same name.")]
     public Dictionary<string, string> Columns { get; set; } = [];
 
-    [Option("Table columns, for dry-run and `schema` without a server: a map of column name to ClickHouse type, in table order.")]
+    [Option("Table columns, for dry-run, `test` and `schema` without a server: a map of column name to ClickHouse type, in table order. `run` always reads the live table and warns when it differs from this.")]
     public Dictionary<string, string> Schema { get; set; } = [];
 
     [Option("ClickHouse settings sent with every insert (e.g. insert_quorum).")]
