@@ -23,6 +23,7 @@ internal static class Program
           streamenrich bench [--messages 1000000]    benchmark against the kcat | clickhouse-client baseline
               [--engine-only]                        the engine alone (no Kafka/ClickHouse), part by part
               [--format json|avro|both]              payloads: JSON (default), Avro with a registry, or both side by side
+              [--assignment group|static|both]       source.assignment of the runs (default both: group, then static)
               [--skip-baseline] [--keep]             no kcat baseline; keep the work directory with every process's log
           streamenrich kafka-mock [--topic name:partitions ...]  run an embedded Kafka broker (librdkafka mock cluster)
 

@@ -40,7 +40,10 @@ internal static class BenchCommand
         var engineOnly = cmd.Flag("engine-only");
         var logLevel = cmd.Option("log-level");
         var keep = cmd.Flag("keep");
+        var assignment = cmd.Option("assignment") ?? "both";
         cmd.EnsureAllUsed();
+        if (assignment is not ("group" or "static" or "both")) throw new UsageException($"--assignment must be group, static or both, got '{assignment}'");
+        string[] modes = assignment == "both" ? ["group", "static"] : [assignment];
         if (format is not ("json" or "avro" or "both")) throw new UsageException($"--format must be json, avro or both, got '{format}'");
         var runJson = format is "json" or "both";
         var runAvro = format is "avro" or "both";
@@ -91,11 +94,12 @@ internal static class BenchCommand
                 Console.WriteLine($"bench: produced in {jsonProduced.Elapsed.TotalSeconds:F1} s ({jsonProduced.Bytes / (double)messages:F0} B/message avg); {messages - jsonProduced.Heartbeats:N0} rows expected after the filter");
             }
             if (runJson)
-            {
-                var r = await MeasureAsync("streamenrich JSON (rename+timestamp+cast+filter+lookup)", pipelineFile, jsonProduced!, messages, partitions, sql, ch, env, dir, "streamenrich.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
-                results.Add(r);
-                exit |= r.ExitCode;
-            }
+                foreach (var mode in modes)
+                {
+                    var r = await MeasureAsync($"streamenrich JSON, {mode} (rename+timestamp+cast+filter+lookup)", "JSON", mode, pipelineFile, jsonProduced!, messages, partitions, sql, ch, env, dir, $"streamenrich-json-{mode}.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
+                    results.Add(r);
+                    exit |= r.ExitCode;
+                }
             if (runAvro)
             {
                 // The schema is served by a registry inside this process (GET /schemas/ids/{id}), as a real one would.
@@ -105,9 +109,12 @@ internal static class BenchCommand
                 Console.WriteLine($"bench: producing {messages:N0} Avro events (Confluent wire format, schema id {schemaId} at {registry.Url}) ...");
                 avroProduced = await ProduceAsync(brokers, AvroTopic, messages, partitions, (g, i) => g.NextAvro(i, schemaId)).ConfigureAwait(false);
                 Console.WriteLine($"bench: produced in {avroProduced.Elapsed.TotalSeconds:F1} s ({avroProduced.Bytes / (double)messages:F0} B/message avg)");
-                var r = await MeasureAsync("streamenrich Avro (same stages, same table)", avroPipelineFile, avroProduced, messages, partitions, sql, ch, env, dir, "streamenrich-avro.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
-                results.Add(r);
-                exit |= r.ExitCode;
+                foreach (var mode in modes)
+                {
+                    var r = await MeasureAsync($"streamenrich Avro, {mode} (same stages, same table)", "Avro", mode, avroPipelineFile, avroProduced, messages, partitions, sql, ch, env, dir, $"streamenrich-avro-{mode}.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
+                    results.Add(r);
+                    exit |= r.ExitCode;
+                }
                 Console.WriteLine($"bench: the embedded schema registry answered {registry.Requests} request(s)");
             }
 
@@ -134,24 +141,27 @@ internal static class BenchCommand
 
             Console.WriteLine();
             Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, ClickHouse {chVersion}, librdkafka mock broker");
-            Console.WriteLine($"{"",-55} {"rows",10} {"seconds",8} {"rows/s",10} {"peak RSS",9} {"p50 lat",8} {"p99 lat",8} {"steady rows/s",14}");
+            Console.WriteLine($"{"",-62} {"rows",10} {"seconds",8} {"rows/s",10} {"peak RSS",9} {"p50 lat",8} {"p99 lat",8} {"steady rows/s",14}");
             foreach (var r in results.Append(baseline).Where(r => r != null))
-                Console.WriteLine($"{r!.Name,-55} {r.Rows,10:N0} {r.Seconds,8:F2} {r.RowsPerSecond,10:N0} {(r.PeakRssBytes > 0 ? $"{r.PeakRssBytes / 1048576.0:F0} MB" : "-"),9} {Ms(r.P50Ms),8} {Ms(r.P99Ms),8} {(double.IsNaN(r.SteadySeconds) ? "-" : (r.Rows / r.SteadySeconds).ToString("N0", CultureInfo.CurrentCulture)),14}");
+                Console.WriteLine($"{r!.Name,-62} {r.Rows,10:N0} {r.Seconds,8:F2} {r.RowsPerSecond,10:N0} {(r.PeakRssBytes > 0 ? $"{r.PeakRssBytes / 1048576.0:F0} MB" : "-"),9} {Ms(r.P50Ms),8} {Ms(r.P99Ms),8} {(double.IsNaN(r.SteadySeconds) ? "-" : (r.Rows / r.SteadySeconds).ToString("N0", CultureInfo.CurrentCulture)),14}");
+            Console.WriteLine("group: the sample pipeline as is (consumer group); static: the same with KAFKA_ASSIGNMENT=static (no group join; kcat -C reads that way too).");
             Console.WriteLine("steady rows/s: from the first row queryable to the last (no process start, no group join).");
             foreach (var r in results.Where(r => !double.IsNaN(r.AssignedAfterSeconds)))
-                Console.WriteLine($"{r.Name}: partitions assigned {r.AssignedAfterSeconds:F2} s after the process started (start-up + consumer group join); " +
+                Console.WriteLine($"{r.Name}: partitions assigned {r.AssignedAfterSeconds:F2} s after the process started ({(r.Mode == "group" ? "start-up + consumer group join" : "start-up")}); " +
                     $"{r.RowsPerSecondAfterAssignment:N0} rows/s from then to the last row queryable");
             if (baseline != null)
                 foreach (var r in results)
                 {
-                    Console.WriteLine($"ratio {r.Name.Split(' ')[1]} / baseline rows/s, end to end: {r.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
-                    if (!double.IsNaN(r.AssignedAfterSeconds))
-                        Console.WriteLine($"ratio {r.Name.Split(' ')[1]} from partition assignment / baseline end to end (kcat -C joins no group): {r.RowsPerSecondAfterAssignment / baseline.RowsPerSecond:F2}x");
+                    var label = $"{r.Format}, {r.Mode}";
+                    Console.WriteLine($"ratio {label} / baseline rows/s, end to end: {r.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
+                    if (!double.IsNaN(r.AssignedAfterSeconds) && r.Mode == "group")
+                        Console.WriteLine($"ratio {label} from partition assignment / baseline end to end (kcat -C joins no group): {r.RowsPerSecondAfterAssignment / baseline.RowsPerSecond:F2}x");
                     if (!double.IsNaN(r.SteadySeconds))
-                        Console.WriteLine($"ratio {r.Name.Split(' ')[1]} steady state / baseline end to end: {r.Rows / r.SteadySeconds / baseline.RowsPerSecond:F2}x");
+                        Console.WriteLine($"ratio {label} steady state / baseline end to end: {r.Rows / r.SteadySeconds / baseline.RowsPerSecond:F2}x");
                 }
-            if (results.Count == 2)
-                Console.WriteLine($"ratio Avro / JSON rows/s, end to end: {results[1].RowsPerSecond / results[0].RowsPerSecond:F2}x; payload bytes Avro / JSON: {avroProduced!.Bytes / (double)jsonProduced!.Bytes:F2}");
+            foreach (var mode in modes)
+                if (results.FirstOrDefault(r => r.Format == "JSON" && r.Mode == mode) is { } j && results.FirstOrDefault(r => r.Format == "Avro" && r.Mode == mode) is { } a)
+                    Console.WriteLine($"ratio Avro / JSON rows/s, {mode}, end to end: {a.RowsPerSecond / j.RowsPerSecond:F2}x; payload bytes Avro / JSON: {avroProduced!.Bytes / (double)jsonProduced!.Bytes:F2}");
             Console.WriteLine("Latency = produce time to the first poll that saw the row (poll every " + pollInterval.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms); the backlog is produced before StreamEnrich starts, so it includes waiting in the backlog.");
             foreach (var r in results)
             {
@@ -161,13 +171,10 @@ internal static class BenchCommand
             }
             if (outFile != null)
             {
-                var json = results.FirstOrDefault(r => r.LogFile == "streamenrich.log");
-                var avro = results.FirstOrDefault(r => r.LogFile != "streamenrich.log");
                 await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new
                 {
                     messages, partitions, users, format, clickhouse = chVersion, cores = Environment.ProcessorCount,
-                    streamenrich = json, steadyRowsPerSecond = json is null ? (double?)null : json.Rows / json.SteadySeconds,
-                    streamenrichAvro = avro, avroSteadyRowsPerSecond = avro is null ? (double?)null : avro.Rows / avro.SteadySeconds,
+                    runs = results.Select(r => new { result = r, steadyRowsPerSecond = r.Rows / r.SteadySeconds }),
                     baseline,
                 }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals })).ConfigureAwait(false);
             }
@@ -195,10 +202,16 @@ internal static class BenchCommand
     /// One StreamEnrich run: a fresh web_events table, `streamenrich run` as a child process, polled until every
     /// expected row is queryable; rows/s, peak RSS, produce-to-queryable latency.
     /// </summary>
-    private static async Task<Result> MeasureAsync(string name, string pipelineFile, Produced produced, int messages, int partitions, string sql,
-        ClickHouseQueries ch, Dictionary<string, string> env, string dir, string logFile, TimeSpan pollInterval, string? logLevel, List<Process> children, CancellationToken abort)
+    private static async Task<Result> MeasureAsync(string name, string format, string mode, string pipelineFile, Produced produced, int messages, int partitions, string sql,
+        ClickHouseQueries ch, Dictionary<string, string> baseEnv, string dir, string logFile, TimeSpan pollInterval, string? logLevel, List<Process> children, CancellationToken abort)
     {
         abort.ThrowIfCancellationRequested();
+        // Every run reads the whole backlog: a group of its own (no committed offsets), and the assignment mode.
+        var env = new Dictionary<string, string>(baseEnv)
+        {
+            ["KAFKA_GROUP_ID"] = $"bench-{format.ToLowerInvariant()}-{mode}-{Guid.NewGuid():N}",
+            ["KAFKA_ASSIGNMENT"] = mode,
+        };
         await ch.ExecuteAsync("DROP TABLE IF EXISTS web_events").ConfigureAwait(false);
         await ch.ExecuteAsync(sql).ConfigureAwait(false);
         var expectedRows = messages - produced.Heartbeats;
@@ -261,6 +274,8 @@ internal static class BenchCommand
         var rssTrail = string.Join(" ", rssSamples.Where((_, i) => i % Math.Max(1, rssSamples.Count / 12) == 0).Select(s => $"{s.Seconds:F0}s:{s.Rss / 1048576}MB"));
         return new Result(name, expectedRows, seconds, peakRss, Percentile(latencies, 0.5), Percentile(latencies, 0.99), exit)
         {
+            Format = format,
+            Mode = mode,
             // Less than one poll interval between the first and the last row seen means too few rows to tell.
             SteadySeconds = seconds - firstRowAt >= pollInterval.TotalSeconds ? seconds - firstRowAt : double.NaN,
             AssignedAfterSeconds = assignedSeconds,
@@ -280,6 +295,9 @@ internal static class BenchCommand
         public double AssignedAfterSeconds { get; init; } = double.NaN;
         /// <summary>Rows per second from the first assignment to the last row queryable.</summary>
         public double RowsPerSecondAfterAssignment => double.IsNaN(AssignedAfterSeconds) ? double.NaN : Rows / (Seconds - AssignedAfterSeconds);
+        public string Format { get; init; } = "";
+        /// <summary>group or static (source.assignment).</summary>
+        public string Mode { get; init; } = "";
         [System.Text.Json.Serialization.JsonIgnore] public string LogFile { get; init; } = "";
         [System.Text.Json.Serialization.JsonIgnore] public string RssTrail { get; init; } = "";
     }

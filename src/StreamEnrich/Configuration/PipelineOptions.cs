@@ -95,6 +95,17 @@ public sealed class KafkaSourceOptions : IValidatableOptions
     [Option("Where a group with no committed offset starts: earliest or latest.")]
     public string StartFrom { get; set; } = "earliest";
 
+    [Option("How this instance gets its partitions. `group`: the consumer group shares them among the instances and moves them when one joins, leaves or fails. `static`: this instance reads `partitions` (default: every partition, including ones added later) with no group membership, so it starts without the group's join delay and never stops for a rebalance, but nothing takes over if it stops: run exactly one instance per partition set. Offsets are committed to `group_id` either way.")]
+    public string Assignment { get; set; } = "group";
+
+    [Option("With `assignment: static`: the partition numbers to read, of every topic. Empty: all of them, and partitions added to the topic later.", Example = "[0, 1, 2]")]
+    public List<int> Partitions { get; set; } = [];
+
+    [Option("With `assignment: static` and no `partitions` list: how often the topics' metadata is checked for added partitions. An added partition is read from its committed offset, else from its first offset (whatever start_from says, since all of it was written after the pipeline started).")]
+    public TimeSpan PartitionDiscoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    public bool IsStatic => Assignment == "static";
+
     [Option("Any librdkafka consumer property (security.protocol, sasl.*, ssl.*, fetch.max.bytes...), passed through as is.")]
     public Dictionary<string, string> Properties { get; set; } = [];
 
@@ -121,6 +132,18 @@ public sealed class KafkaSourceOptions : IValidatableOptions
             context.Error(nameof(BufferedChunks), $"buffered_chunks must be between 1 and 10000, got {BufferedChunks}.");
         if (CommitInterval <= TimeSpan.Zero)
             context.Error(nameof(CommitInterval), "commit_interval must be positive.");
+        if (Assignment is not ("group" or "static"))
+            context.Error(nameof(Assignment), $"assignment must be group or static, got '{Assignment}'.",
+                "`group` (the default) lets several instances share the partitions; `static` reads them without a group.");
+        if (Partitions.Count > 0 && !IsStatic)
+            context.Error(nameof(Partitions), "partitions is only used with `assignment: static` (a consumer group assigns partitions itself).",
+                "Add `assignment: static`, or remove `partitions`.");
+        if (Partitions.Any(p => p < 0))
+            context.Error(nameof(Partitions), $"partition numbers start at 0, got {Partitions.First(p => p < 0)}.");
+        if (Partitions.Distinct().Count() != Partitions.Count)
+            context.Error(nameof(Partitions), $"partitions lists {string.Join(", ", Partitions.GroupBy(p => p).Where(g => g.Count() > 1).Select(g => g.Key))} more than once.");
+        if (PartitionDiscoveryInterval <= TimeSpan.Zero)
+            context.Error(nameof(PartitionDiscoveryInterval), "partition_discovery_interval must be positive.");
     }
 }
 
@@ -161,6 +184,9 @@ public sealed class BatchOptions : IValidatableOptions
 
     [Option("Flush a non-empty batch this long after its first row arrived.")]
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Option("After a batch was flushed full (max_rows or max_bytes), flush the next one as soon as the consumer has read every partition to its end, instead of waiting for max_wait: the end of a backlog or burst is inserted at once. At most one such early flush follows each full batch, so a trickle of messages still waits for max_wait.")]
+    public bool FlushWhenCaughtUp { get; set; } = true;
 
     public void Validate(OptionsValidationContext context)
     {

@@ -16,7 +16,9 @@ internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long by
 /// <summary>
 /// Size-or-time batching as one block: collects chunks until the batch reaches <c>max_rows</c> records or
 /// <c>max_bytes</c> of payload, or its first chunk is <c>max_wait</c> old, whichever comes first; flushes what it
-/// holds when its input completes. Both ends are bounded, so a slow sink holds the batcher, which holds the stages.
+/// holds when its input completes. With <c>flush_when_caught_up</c>, a batch that follows a full one is also flushed
+/// when a chunk says the source has caught up (<see cref="RecordChunk.CaughtUp"/>): the end of a backlog does not wait
+/// for <c>max_wait</c>, while a trickle (whose batches never fill) still does. Both ends are bounded, so a slow sink holds the batcher, which holds the stages.
 /// Chunks are never split: a batch may exceed <c>max_rows</c> by less than one chunk.
 /// <para>
 /// With a <c>merge</c> function (the sink's), each chunk's encoded rows are appended to one buffer for the batch as the
@@ -54,6 +56,8 @@ internal sealed class ChunkBatcher
         long bytes = 0;
         long firstAt = 0;
         EncodedRows? merged = null;
+        var caughtUp = false;
+        var lastFlushFull = false;
         try
         {
             while (true)
@@ -78,15 +82,26 @@ internal sealed class ChunkBatcher
                 }
                 while (_input.TryReceive(out var chunk))
                 {
+                    caughtUp |= chunk.CaughtUp;
+                    if (chunk.Count == 0)
+                    {
+                        chunk.TakeEncoded()?.Release(); // a marker that only carries CaughtUp
+                        if (caughtUp) break;
+                        continue;
+                    }
                     if (pending.Count == 0) firstAt = _time.GetTimestamp();
                     pending.Add(chunk);
                     if (_merge != null && chunk.TakeEncoded() is { } encoded) merged = _merge(merged, encoded);
                     rows += chunk.Count;
                     bytes += chunk.PayloadBytes;
-                    if (rows >= _options.MaxRows || bytes >= _options.MaxBytes) break;
+                    if (rows >= _options.MaxRows || bytes >= _options.MaxBytes || caughtUp) break;
                 }
-                if (pending.Count > 0 && (rows >= _options.MaxRows || bytes >= _options.MaxBytes || _time.GetElapsedTime(firstAt) >= _options.MaxWait))
+                var full = rows >= _options.MaxRows || bytes >= _options.MaxBytes;
+                var early = caughtUp && lastFlushFull && _options.FlushWhenCaughtUp;
+                caughtUp = false; // the signal speaks of the rows received so far, not of later ones
+                if (pending.Count > 0 && (full || early || _time.GetElapsedTime(firstAt) >= _options.MaxWait))
                 {
+                    lastFlushFull = full;
                     await FlushAsync(pending, rows, bytes, merged, ct).ConfigureAwait(false);
                     pending = [];
                     rows = 0;

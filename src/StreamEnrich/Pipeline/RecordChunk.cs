@@ -21,6 +21,11 @@ internal sealed class RecordChunk(Record[] records, int count)
     public int Count { get; } = count;
     /// <summary>Sum of payload sizes, for byte-based batching.</summary>
     public long PayloadBytes { get; init; }
+    /// <summary>
+    /// The source had read everything there was when it handed this chunk over (every assigned partition at its end):
+    /// the batcher may flush without waiting for <c>max_wait</c>. A chunk may be empty just to carry this signal.
+    /// </summary>
+    public bool CaughtUp { get; init; }
     /// <summary>Handle the source uses to mark this chunk's offsets finished.</summary>
     public object? OffsetHandle { get; set; }
     public ReadOnlySpan<Record> Span => Records.AsSpan(0, Count);

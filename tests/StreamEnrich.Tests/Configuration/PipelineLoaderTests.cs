@@ -190,7 +190,7 @@ public class PipelineLoaderTests
         var (_, errors) = Load(Minimal + "batch:\n  flush_everything: 5\n");
         var e = Single(errors);
         Assert.Equal((10, 3), (e.Line, e.Column));
-        Assert.Equal("valid keys: max_rows, max_bytes, max_wait", e.Hint);
+        Assert.Equal("valid keys: max_rows, max_bytes, max_wait, flush_when_caught_up", e.Hint);
     }
 
     [Fact]
@@ -209,7 +209,7 @@ public class PipelineLoaderTests
     [InlineData("batch:\n  max_rows: 1.5\n", 10, 13, "invalid value for batch.max_rows: expected an integer, got '1.5'", "Write a whole number, without a decimal point.")]
     [InlineData("batch:\n  max_rows: 99999999999\n", 10, 13, "invalid value for batch.max_rows: expected an integer between -2147483648 and 2147483647, got '99999999999'", null)]
     [InlineData("parallelism: [1]\n", 9, 14, "invalid value for parallelism: expected an integer, got a list", null)]
-    [InlineData("batch: 5\n", 9, 8, "invalid value for batch: expected a mapping of options, got '5'", "Write the options of batch indented under its key, one `key: value` per line (valid keys: max_rows, max_bytes, max_wait).")]
+    [InlineData("batch: 5\n", 9, 8, "invalid value for batch: expected a mapping of options, got '5'", "Write the options of batch indented under its key, one `key: value` per line (valid keys: max_rows, max_bytes, max_wait, flush_when_caught_up).")]
     public void LoadText_WrongType_ReportsValuePositionAndExpectation(string extra, int line, int column, string message, string? hint)
     {
         var (_, errors) = Load(Minimal + extra);
@@ -289,6 +289,29 @@ public class PipelineLoaderTests
         Assert.Equal("max_bytes must be at least 1KB.", bytes.Message);
         var par = errors.Single(e => e.Message.StartsWith("parallelism", StringComparison.Ordinal));
         Assert.Equal((12, 1), (par.Line, par.Column));
+    }
+
+    [Fact]
+    public void LoadText_StaticAssignmentWithPartitions_Binds()
+    {
+        var (p, errors) = Load(Minimal.Replace("topic: web\n", "topic: web\n  assignment: static\n  partitions: [0, 2]\n  partition_discovery_interval: 5s\n", StringComparison.Ordinal));
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+        Assert.True(p!.Options.Source.IsStatic);
+        Assert.Equal([0, 2], p.Options.Source.Partitions);
+        Assert.Equal(TimeSpan.FromSeconds(5), p.Options.Source.PartitionDiscoveryInterval);
+    }
+
+    [Theory]
+    [InlineData("  assignment: groups\n", "assignment must be group or static, got 'groups'.")]
+    [InlineData("  partitions: [1]\n", "partitions is only used with `assignment: static` (a consumer group assigns partitions itself).")]
+    [InlineData("  assignment: static\n  partitions: [1, -1]\n", "partition numbers start at 0, got -1.")]
+    [InlineData("  assignment: static\n  partitions: [1, 2, 1]\n", "partitions lists 1 more than once.")]
+    public void LoadText_BadAssignment_IsReportedOnItsLine(string yaml, string message)
+    {
+        var (_, errors) = Load(Minimal.Replace("topic: web\n", "topic: web\n" + yaml, StringComparison.Ordinal));
+        var e = Single(errors);
+        Assert.Equal(message, e.Message);
+        Assert.True(e.Line >= 4, $"line {e.Line}");
     }
 
     [Fact]

@@ -36,9 +36,11 @@ public sealed class KafkaFixture : IDisposable
         $"{prefix}-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}-{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <summary>Creates a topic with a unique name and returns the name.</summary>
-    public string CreateTopic(int partitions, string prefix = "topic")
+    public string CreateTopic(int partitions, string prefix = "topic") => CreateTopic(UniqueName(prefix), partitions);
+
+    /// <summary>Creates topic <paramref name="name"/> and returns the name.</summary>
+    public string CreateTopic(string name, int partitions)
     {
-        var name = UniqueName(prefix);
         if (Cluster is not null)
         {
             Cluster.CreateTopic(name, partitions);

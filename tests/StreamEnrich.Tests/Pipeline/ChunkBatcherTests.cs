@@ -86,4 +86,90 @@ public class ChunkBatcherTests
         Assert.All(merged, m => Assert.True(m.Released, "a chunk's own buffer is given back once merged"));
         Assert.All(chunks, c => Assert.Null(c.Encoded));
     }
+
+    private static RecordChunk CaughtUpChunk(int records) =>
+        new(Enumerable.Range(0, records).Select(_ => new Record(0)).ToArray(), records) { PayloadBytes = 100, CaughtUp = true };
+
+    /// <summary>Nothing reaches <paramref name="output"/> for a while (max_wait is an hour in these tests, so a late
+    /// timer cannot flush; a wrong early flush happens at once), then the input completes and the rest is flushed.</summary>
+    private static async Task<InsertBatch> AssertHeldUntilCompleted(ChunkBatcher batcher, BufferBlock<InsertBatch> output)
+    {
+        await Task.Delay(300);
+        Assert.Equal(0, output.Count);
+        batcher.Target.Complete();
+        return await output.ReceiveAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Batcher_CaughtUpAfterAFullBatch_FlushesTheRestWithoutWaiting()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>();
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(Chunk(10));
+        Assert.Equal(10, (await output.ReceiveAsync(TimeSpan.FromSeconds(5))).Records);
+        await batcher.Target.SendAsync(Chunk(3));
+        await batcher.Target.SendAsync(CaughtUpChunk(2));
+        var rest = await output.ReceiveAsync(TimeSpan.FromSeconds(5)); // max_wait is an hour
+        Assert.Equal(5, rest.Records);
+        Assert.Equal(2, rest.Chunks.Count);
+    }
+
+    [Fact]
+    public async Task Batcher_CaughtUpWithoutAFullBatchBefore_WaitsForMaxWait()
+    {
+        // A trickle: every chunk arrives with the source caught up; batches must still wait for max_wait.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>();
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(CaughtUpChunk(1));
+        await batcher.Target.SendAsync(CaughtUpChunk(1));
+        Assert.Equal(2, (await AssertHeldUntilCompleted(batcher, output)).Records);
+    }
+
+    [Fact]
+    public async Task Batcher_EarlyFlush_HappensOncePerFullBatch()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>();
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(Chunk(10));
+        await output.ReceiveAsync(TimeSpan.FromSeconds(5));
+        await batcher.Target.SendAsync(CaughtUpChunk(1));
+        Assert.Equal(1, (await output.ReceiveAsync(TimeSpan.FromSeconds(5))).Records); // early: right after the full one
+        // A second early flush in a row would turn a trickle into an insert per message.
+        await batcher.Target.SendAsync(CaughtUpChunk(1));
+        Assert.Equal(1, (await AssertHeldUntilCompleted(batcher, output)).Records);
+    }
+
+    [Fact]
+    public async Task Batcher_EmptyCaughtUpMarker_FlushesPendingRowsAndIsNotInserted()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>();
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(Chunk(10));
+        await output.ReceiveAsync(TimeSpan.FromSeconds(5));
+        await batcher.Target.SendAsync(Chunk(4));
+        var marker = CaughtUpChunk(0);
+        var markerRows = new CountedRows(0);
+        marker.Seal(markerRows, pool: null);
+        await batcher.Target.SendAsync(marker);
+        var batch = await output.ReceiveAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(4, batch.Records);
+        Assert.DoesNotContain(marker, batch.Chunks);
+        Assert.True(markerRows.Released);
+    }
+
+    [Fact]
+    public async Task Batcher_FlushWhenCaughtUpOff_WaitsForMaxWait()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>();
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1), FlushWhenCaughtUp = false }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(Chunk(10));
+        await output.ReceiveAsync(TimeSpan.FromSeconds(5));
+        await batcher.Target.SendAsync(CaughtUpChunk(2));
+        Assert.Equal(2, (await AssertHeldUntilCompleted(batcher, output)).Records);
+    }
 }

@@ -45,6 +45,20 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ManualResetEventSlim _closeRequested = new();
 
+    /// <summary>Static assignment: partitions assigned so far, topics the brokers answered for (with partitions or "no such
+    /// topic"), and when to look for more (0: never).</summary>
+    private readonly HashSet<PartitionKey> _staticAssigned = [];
+    private readonly HashSet<string> _staticTopicsAnswered = new(StringComparer.Ordinal);
+    private long _nextDiscoveryAt;
+    private int _missingTopicWarnings;
+    /// <summary>Static assignment: how soon a missing topic is looked for again.</summary>
+    private static readonly TimeSpan StaticRetry = TimeSpan.FromSeconds(2);
+
+    /// <summary>Assigned partitions read to their end (an end-of-partition event and no message since); poll thread only.</summary>
+    private readonly HashSet<PartitionKey> _atEnd = [];
+    /// <summary>Chunks were emitted since the last one flagged <see cref="RecordChunk.CaughtUp"/>.</summary>
+    private bool _emittedSinceCaughtUp;
+
     private Func<Record>? _newRecord;
     private Record[]? _building;
     private int _buildingCount;
@@ -91,7 +105,8 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             ["client.id"] = $"streamenrich-{pipelineName}",
             ["enable.auto.commit"] = "false",
             ["enable.auto.offset.store"] = "false",
-            ["enable.partition.eof"] = "false",
+            // End-of-partition events tell when every partition is read to its end (RecordChunk.CaughtUp).
+            ["enable.partition.eof"] = "true",
             ["auto.offset.reset"] = options.StartFrom,
             // Memory: librdkafka holds up to one fetch response (fetch.max.bytes) plus its prefetch queue
             // (queued.max.messages.kbytes, 64 MB by default): bounded whatever the backlog. A smaller queue makes
@@ -209,13 +224,24 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     {
         try
         {
-            _consumer.Subscribe(_options.AllTopics);
-            _logger.LogInformation("Pipeline {Pipeline}: consuming {Topics} as group {Group} from {Brokers}",
-                _pipeline, string.Join(", ", _options.AllTopics), GroupId, _options.Brokers);
+            if (_options.IsStatic)
+            {
+                _logger.LogInformation("Pipeline {Pipeline}: consuming {Topics} from {Brokers} with static assignment ({Which}; no group membership, offsets committed as group {Group})",
+                    _pipeline, string.Join(", ", _options.AllTopics), _options.Brokers,
+                    _options.Partitions.Count == 0 ? "all partitions" : $"partitions {string.Join(",", _options.Partitions)}", GroupId);
+                AssignStatic();
+            }
+            else
+            {
+                _consumer.Subscribe(_options.AllTopics);
+                _logger.LogInformation("Pipeline {Pipeline}: consuming {Topics} as group {Group} from {Brokers}",
+                    _pipeline, string.Join(", ", _options.AllTopics), GroupId, _options.Brokers);
+            }
             _lastCommitAt = _time.GetTimestamp();
             while (!stop.IsCancellationRequested)
             {
                 ThrowIfFatal();
+                if (_nextDiscoveryAt != 0 && _time.GetTimestamp() >= _nextDiscoveryAt) AssignStatic();
                 var result = Next(_buildingCount == 0 ? 100 : (int)IdleFlush.TotalMilliseconds);
                 if (result is not null)
                 {
@@ -224,7 +250,11 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                 }
                 else if (_buildingCount > 0)
                 {
-                    Emit(target, stop); // nothing more right now: do not hold records back
+                    Emit(target, stop, IsCaughtUp()); // nothing more right now: do not hold records back
+                }
+                else if (_emittedSinceCaughtUp && IsCaughtUp())
+                {
+                    EmitCaughtUpMarker(target, stop); // the last chunk was full: tell the batcher on its own
                 }
                 // Clock reads cost a syscall-free but measurable ~4% at full speed: check them every 16 messages
                 // under load, and every time the consumer comes back empty.
@@ -313,7 +343,12 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                 var m = _consumer[i];
                 if (m.Error != ErrorCode.NoError)
                 {
-                    if (m.IsPartitionEof) continue;
+                    if (m.IsPartitionEof)
+                    {
+                        var key = new PartitionKey(m.Topic, m.Partition);
+                        if (_tracker.IsAssigned(key)) _atEnd.Add(key);
+                        continue;
+                    }
                     var e = m.GetError();
                     if (e.IsFatal || IsAuthFailure(e.Code))
                         throw Fatal(e, null);
@@ -321,6 +356,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                         _pipeline, e.Reason, e.Code, Hint(e.Code));
                     continue;
                 }
+                if (_atEnd.Count > 0) _atEnd.Remove(new PartitionKey(m.Topic, m.Partition));
                 if (!keep) continue;
                 var record = _newRecord!();
                 record.Topic = m.Topic;
@@ -363,12 +399,27 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         _bytes += value + (record.Key?.Length ?? 0);
     }
 
-    /// <summary>Hands the chunk being built to the pipeline, pausing the partitions while it has no room.</summary>
-    private void Emit(ITargetBlock<RecordChunk> target, CancellationToken stop)
+    /// <summary>Every assigned partition was read to its end (its last end-of-partition event came after its last message)
+    /// and nothing read is waiting in the buffer.</summary>
+    private bool IsCaughtUp() => _buffer.Count == 0 && _atEnd.Count > 0 && _atEnd.Count >= _tracker.AssignedCount;
+
+    /// <summary>An empty chunk that only says "caught up" (<see cref="RecordChunk.CaughtUp"/>).</summary>
+    private void EmitCaughtUpMarker(ITargetBlock<RecordChunk> target, CancellationToken stop)
     {
+        _building = [];
+        _buildingCount = 0;
+        _buildingBytes = 0;
+        Emit(target, stop, caughtUp: true);
+    }
+
+    /// <summary>Hands the chunk being built to the pipeline, pausing the partitions while it has no room.</summary>
+    private void Emit(ITargetBlock<RecordChunk> target, CancellationToken stop, bool caughtUp = false)
+    {
+        _emittedSinceCaughtUp = !caughtUp;
         var chunk = new RecordChunk(_building!, _buildingCount)
         {
             PayloadBytes = _buildingBytes,
+            CaughtUp = caughtUp,
         };
         _building = null;
         _buildingCount = 0;
@@ -421,6 +472,73 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         {
             ResumeAll(stop);
         }
+    }
+
+    /// <summary>
+    /// Static assignment: reads the topics' partitions from the brokers and assigns those not assigned yet (the
+    /// configured list, or all). Partitions found at the brokers' first answer for their topic start at the committed
+    /// offset (else start_from); one that appears later (or whose topic did not exist yet) starts at its committed
+    /// offset, else at its first offset. Schedules the next
+    /// check: soon while a topic is missing, at partition_discovery_interval otherwise, never with a fixed list
+    /// that is fully assigned.
+    /// </summary>
+    private void AssignStatic()
+    {
+        var added = new List<PartitionKey>();
+        var later = new List<bool>();
+        var missing = false;
+        foreach (var topic in _options.AllTopics)
+        {
+            var known = _staticTopicsAnswered.Contains(topic);
+            if (!_consumer.TryGetPartitions(topic, 10_000, out var ids, out var error))
+            {
+                missing = true;
+                if (error.IsFatal || IsAuthFailure(error.Code)) throw Fatal(error, null);
+                if (error.Code is ErrorCode.UnknownTopicOrPart or ErrorCode.Local_UnknownTopic)
+                    _staticTopicsAnswered.Add(topic); // the brokers said it does not exist: whatever appears later is new
+                if (_missingTopicWarnings++ % 10 == 0)
+                    _logger.LogWarning("Pipeline {Pipeline}: no partitions of topic {Topic} yet: {Reason} ({Code}); checking again every {Seconds} s.{Hint}",
+                        _pipeline, topic, error.Reason, error.Code, (int)StaticRetry.TotalSeconds, Hint(error.Code));
+                continue;
+            }
+            if (_options.Partitions.Count > 0)
+            {
+                var absent = _options.Partitions.Where(p => Array.BinarySearch(ids, p) < 0).ToList();
+                if (absent.Count > 0)
+                    throw Fatal(new KafkaError(ErrorCode.Local_UnknownPartition,
+                        $"source.partitions lists {string.Join(", ", absent)}, but topic {topic} has partitions {(ids.Length == 0 ? "none" : $"0..{ids[^1]}")}", false), null);
+                ids = [.. _options.Partitions];
+            }
+            _staticTopicsAnswered.Add(topic);
+            foreach (var id in ids)
+            {
+                var key = new PartitionKey(topic, id);
+                if (!_staticAssigned.Add(key)) continue;
+                added.Add(key);
+                later.Add(known);
+            }
+        }
+
+        if (added.Count > 0)
+        {
+            // A partition (or topic) the brokers did not have at an earlier check was written after the pipeline
+            // started: it starts at its committed offset, else at its first offset (start_from: latest must not skip
+            // it). Partitions found at the first answer start at the committed offset, else where start_from says.
+            var committed = later.Contains(true) ? _consumer.Committed(added, 10_000) : null;
+            var offsets = added.Select((_, i) => !later[i] ? NativeConsumer.OffsetUnset
+                : committed![i] >= 0 ? committed[i] : NativeConsumer.OffsetEarliest).ToArray();
+            _rebalances++;
+            var generation = _tracker.Assign(added);
+            _consumer.AddAssignment(added, offsets);
+            _assignmentChanged = true;
+            _logger.LogInformation("Pipeline {Pipeline}: {Verb} {Count} partitions (static, generation {Generation}): {Partitions}",
+                _pipeline, later.Contains(true) ? "added" : "assigned", added.Count, generation, Describe(added));
+        }
+
+        var interval = missing ? StaticRetry
+            : _options.Partitions.Count > 0 ? TimeSpan.Zero
+            : _options.PartitionDiscoveryInterval;
+        _nextDiscoveryAt = interval == TimeSpan.Zero ? 0 : _time.GetTimestamp() + (long)(interval.TotalSeconds * _time.TimestampFrequency);
     }
 
     private void PauseAll()
@@ -544,7 +662,11 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                     _pipeline, partitions.Count, Describe(partitions));
             }
         }
-        foreach (var k in keys) _positions.TryRemove(k, out _);
+        foreach (var k in keys)
+        {
+            _positions.TryRemove(k, out _);
+            _atEnd.Remove(k);
+        }
 
         // Records of these partitions not handed over yet belong to the next owner now.
         if (_buffer.Count > 0)

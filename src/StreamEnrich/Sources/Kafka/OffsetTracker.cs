@@ -64,6 +64,12 @@ internal sealed class OffsetTracker
         return result;
     }
 
+    /// <summary>How many partitions are tracked (assigned).</summary>
+    public int AssignedCount
+    {
+        get { lock (_lock) return _partitions.Count; }
+    }
+
     public bool IsAssigned(PartitionKey partition)
     {
         lock (_lock) return _partitions.ContainsKey(partition);

@@ -408,6 +408,171 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task RunAsync_BacklogReadToTheEnd_FlagsTheLastChunkCaughtUpAndNoEarlierOne()
+    {
+        var topic = kafka.CreateTopic(2);
+        kafka.Produce(topic, 2, 250, Message);
+        var source = new KafkaSource(Options(topic, KafkaFixture.UniqueName("g"), chunkSize: 100), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 16 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var seen = 0;
+        var seenAtFirstCaughtUp = -1;
+        while (seenAtFirstCaughtUp < 0)
+        {
+            var chunk = await buffer.ReceiveAsync(Timeout);
+            seen += chunk.Count;
+            if (chunk.CaughtUp) seenAtFirstCaughtUp = seen;
+            source.Complete(chunk);
+        }
+        Assert.Equal(250, seenAtFirstCaughtUp); // not before the last record of both partitions
+
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+    }
+
+    [Fact]
+    public async Task RunAsync_BacklogEndsOnAFullChunk_AnEmptyChunkSaysCaughtUp()
+    {
+        var topic = kafka.CreateTopic(1);
+        kafka.Produce(topic, 1, 5, Message);
+        // Chunks of one message are always full, so the end can only be told by an empty chunk.
+        var source = new KafkaSource(Options(topic, KafkaFixture.UniqueName("g"), chunkSize: 1), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 16 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var chunks = new List<RecordChunk>();
+        while (chunks.Count == 0 || !chunks[^1].CaughtUp)
+        {
+            var chunk = await buffer.ReceiveAsync(Timeout);
+            chunks.Add(chunk);
+            source.Complete(chunk);
+        }
+        Assert.Equal([1, 1, 1, 1, 1, 0], chunks.Select(c => c.Count));
+        Assert.Equal([false, false, false, false, false, true], chunks.Select(c => c.CaughtUp));
+        await Task.Delay(300);
+        Assert.Equal(0, buffer.Count); // one signal, not one per idle poll
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+    }
+
+    private KafkaSourceOptions Static(string topic, string group, params int[] partitions)
+    {
+        var o = Options(topic, group);
+        o.Assignment = "static";
+        o.Partitions = [.. partitions];
+        o.PartitionDiscoveryInterval = TimeSpan.FromMilliseconds(300);
+        return o;
+    }
+
+    [Fact]
+    public async Task Static_AllPartitions_DeliversEverythingCommitsAndARestartResumesAfterTheCommit()
+    {
+        const int n = 2000;
+        var topic = kafka.CreateTopic(4);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 4, n, Message);
+
+        var log = new KafkaTestLogger();
+        var source = new KafkaSource(Static(topic, group), "p", log, TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using (var stop = new CancellationTokenSource())
+        {
+            var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+            var drainer = Drainer.Start(buffer, source);
+            await WaitUntil(() => drainer.Records.Count >= n, $"{n} records (got {drainer.Records.Count})");
+            await WaitUntil(() => source.GetMetrics().Partitions.Sum(p => p.Committed) == n, "commits at end offsets");
+            await Stop(source, run, stop, drainer);
+            Assert.Equal(n, drainer.Records.Select(r => (r.Partition, r.Offset)).Distinct().Count());
+            Assert.Equal(n, drainer.Records.Count);
+        }
+        Assert.Equal(kafka.EndOffsets(topic, 4), kafka.Committed(topic, 4, group));
+        Assert.Equal(1, log.Count("assigned 4 partitions (static"));
+        Assert.Equal(0, log.Count("revoked")); // never in a group
+
+        // A second run of the same group starts after the committed offsets: only the new messages arrive.
+        kafka.Produce(topic, 4, 40, i => Message(n + i));
+        var again = new KafkaSource(Static(topic, group), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer2 = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop2 = new CancellationTokenSource();
+        var run2 = again.RunAsync(buffer2, () => new Record(0), stop2.Token);
+        var drainer2 = Drainer.Start(buffer2, again);
+        await WaitUntil(() => drainer2.Records.Count >= 40, "the 40 new records");
+        await Task.Delay(500); // anything re-read would arrive with them
+        await Stop(again, run2, stop2, drainer2);
+        Assert.Equal(Enumerable.Range(n, 40), drainer2.Records.Select(r => BitConverter.ToInt32(r.Key!)).Order());
+    }
+
+    [Fact]
+    public async Task Static_PartitionList_ReadsOnlyThosePartitions()
+    {
+        var topic = kafka.CreateTopic(4);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 4, 400, Message);
+        var source = new KafkaSource(Static(topic, group, 1, 3), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        await WaitUntil(() => drainer.Records.Count >= 200, "partitions 1 and 3");
+        await Task.Delay(500);
+        await Stop(source, run, stop, drainer);
+        Assert.Equal(200, drainer.Records.Count);
+        Assert.All(drainer.Records, r => Assert.Contains(r.Partition, new[] { 1, 3 }));
+        Assert.Equal(new long[] { Offset.Unset.Value, 100, Offset.Unset.Value, 100 }, kafka.Committed(topic, 4, group));
+    }
+
+    [Fact]
+    public async Task Static_ListedPartitionDoesNotExist_FaultsNamingItAndTheTopicsPartitions()
+    {
+        var topic = kafka.CreateTopic(2);
+        var source = new KafkaSource(Static(topic, KafkaFixture.UniqueName("g"), 0, 7), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>();
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var e = await Assert.ThrowsAsync<KafkaSourceException>(() => run.WaitAsync(Timeout));
+        Assert.Contains("source.partitions lists 7", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"topic {topic} has partitions 0..1", e.Message, StringComparison.Ordinal);
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+    }
+
+    [Fact]
+    public async Task Static_TopicAppearsAfterStart_IsFoundAndReadFromItsFirstOffsetDespiteStartFromLatest()
+    {
+        if (kafka.Cluster is null) return; // "no such topic" is simulated with the mock's topic error
+        var topic = kafka.CreateTopic(3, "later");
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 3, 300, Message);
+        kafka.Cluster.SetTopicError(topic, 3 /* UNKNOWN_TOPIC_OR_PART: the brokers say it does not exist */);
+        var options = Static(topic, group);
+        options.StartFrom = "latest";
+        var log = new KafkaTestLogger();
+        var source = new KafkaSource(options, "p", log, TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        try
+        {
+            await WaitUntil(() => log.Count($"no partitions of topic {topic} yet") > 0, "the missing-topic warning");
+        }
+        finally
+        {
+            kafka.Cluster.SetTopicError(topic, 0); // "created"
+        }
+        await WaitUntil(() => drainer.Records.Count >= 300, $"300 records (got {drainer.Records.Count})");
+        await Stop(source, run, stop, drainer);
+        Assert.Equal(300, drainer.Records.Select(r => BitConverter.ToInt32(r.Key!)).Distinct().Count());
+        Assert.Equal(1, log.Count("added 3 partitions (static"));
+        Assert.False(run.IsFaulted);
+    }
+
+    [Fact]
     public void BuildConfig_UserProperties_OverrideDefaults()
     {
         var o = new KafkaSourceOptions { Brokers = "b:9092", Topic = "t", StartFrom = "latest", Properties = { ["fetch.max.bytes"] = "1024", ["security.protocol"] = "ssl" } };

@@ -18,6 +18,7 @@ internal static unsafe partial class LibRdKafka
     internal const int ErrAssignPartitions = -175; // RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
     internal const int ErrFatal = -150; // RD_KAFKA_RESP_ERR__FATAL
     internal const int ErrNoEnt = -156; // RD_KAFKA_RESP_ERR__NOENT
+    internal const long OffsetBeginning = -2; // RD_KAFKA_OFFSET_BEGINNING
 
     /// <summary>rd_kafka_message_t.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -55,6 +56,41 @@ internal static unsafe partial class LibRdKafka
         public int Count;
         public int Size;
         public TopicPartition* Elems;
+    }
+
+    /// <summary>rd_kafka_metadata_partition_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct MetadataPartition
+    {
+        public int Id;
+        public int Err;
+        public int Leader;
+        public int ReplicaCount;
+        public int* Replicas;
+        public int IsrCount;
+        public int* Isrs;
+    }
+
+    /// <summary>rd_kafka_metadata_topic_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct MetadataTopic
+    {
+        public byte* Topic;
+        public int PartitionCount;
+        public MetadataPartition* Partitions;
+        public int Err;
+    }
+
+    /// <summary>rd_kafka_metadata_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ClusterMetadata
+    {
+        public int BrokerCount;
+        public nint Brokers;
+        public int TopicCount;
+        public MetadataTopic* Topics;
+        public int OrigBrokerId;
+        public byte* OrigBrokerName;
     }
 
     [LibraryImport(Lib)] internal static partial nint rd_kafka_conf_new();
@@ -104,4 +140,9 @@ internal static unsafe partial class LibRdKafka
     [LibraryImport(Lib)] internal static partial int rd_kafka_resume_partitions(nint rk, TopicPartitionList* partitions);
     [LibraryImport(Lib)] internal static partial int rd_kafka_get_watermark_offsets(nint rk, byte* topic, int partition, long* low, long* high);
     [LibraryImport(Lib)] internal static partial int rd_kafka_consumer_close(nint rk);
+    [LibraryImport(Lib)] internal static partial int rd_kafka_committed(nint rk, TopicPartitionList* partitions, int timeoutMs);
+    [LibraryImport(Lib)] internal static partial nint rd_kafka_topic_new(nint rk, byte* topic, nint conf);
+    [LibraryImport(Lib)] internal static partial void rd_kafka_topic_destroy(nint rkt);
+    [LibraryImport(Lib)] internal static partial int rd_kafka_metadata(nint rk, int allTopics, nint onlyRkt, ClusterMetadata** metadata, int timeoutMs);
+    [LibraryImport(Lib)] internal static partial void rd_kafka_metadata_destroy(ClusterMetadata* metadata);
 }

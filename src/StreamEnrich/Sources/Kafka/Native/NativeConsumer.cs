@@ -66,6 +66,8 @@ internal sealed unsafe class NativeConsumer : IDisposable
 {
     /// <summary>Start offset meaning "the committed offset (or auto.offset.reset)".</summary>
     public const long OffsetUnset = OffsetInvalid;
+    /// <summary>Start offset meaning "the partition's first offset".</summary>
+    public const long OffsetEarliest = OffsetBeginning;
     private const int MaxBatch = 1024;
 
     private readonly ConsumerHandle _handle;
@@ -164,6 +166,97 @@ internal sealed unsafe class NativeConsumer : IDisposable
                 fixed (byte* p = Utf8z(t))
                     rd_kafka_topic_partition_list_add(list, p, -1);
             Check(rd_kafka_subscribe(lease.Rk, list), "subscribe");
+        }
+        finally
+        {
+            rd_kafka_topic_partition_list_destroy(list);
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="partitions"/> to the assignment without a consumer group (static assignment, no
+    /// <see cref="Subscribe"/>), each starting at its <paramref name="offsets"/> entry (<see cref="OffsetUnset"/>: the
+    /// group's committed offset, else <c>auto.offset.reset</c>). Call on the poll thread, between <see cref="Consume"/> calls.
+    /// </summary>
+    public void AddAssignment(IReadOnlyList<PartitionKey> partitions, IReadOnlyList<long> offsets)
+    {
+        if (partitions.Count == 0) return;
+        using var lease = Enter();
+        var list = ToList(partitions, offsets);
+        try
+        {
+            var error = rd_kafka_incremental_assign(lease.Rk, list);
+            if (error != 0) throw ErrorObject(error, "assign");
+        }
+        finally
+        {
+            rd_kafka_topic_partition_list_destroy(list);
+        }
+    }
+
+    /// <summary>
+    /// The partition ids of <paramref name="topic"/> from a metadata request (waits up to <paramref name="timeoutMs"/>).
+    /// Returns false with the error when the topic does not exist or the brokers did not answer.
+    /// </summary>
+    public bool TryGetPartitions(string topic, int timeoutMs, out int[] partitions, out KafkaError error)
+    {
+        partitions = [];
+        using var lease = Enter();
+        nint rkt;
+        fixed (byte* t = TopicBytes(topic))
+            rkt = rd_kafka_topic_new(lease.Rk, t, 0);
+        if (rkt == 0)
+        {
+            error = new KafkaError(ErrorCode.Local_UnknownTopic, $"topic name '{topic}' was rejected by librdkafka", false);
+            return false;
+        }
+        ClusterMetadata* metadata = null;
+        try
+        {
+            var err = rd_kafka_metadata(lease.Rk, 0, rkt, &metadata, timeoutMs);
+            if (err != 0)
+            {
+                error = MakeError(lease.Rk, err, null);
+                return false;
+            }
+            for (var i = 0; i < metadata->TopicCount; i++)
+            {
+                var mt = metadata->Topics[i];
+                if (Utf8(mt.Topic) != topic) continue;
+                if (mt.Err != 0)
+                {
+                    error = new KafkaError((ErrorCode)mt.Err, ErrorString(mt.Err), false);
+                    return false;
+                }
+                partitions = new int[mt.PartitionCount];
+                for (var p = 0; p < mt.PartitionCount; p++) partitions[p] = mt.Partitions[p].Id;
+                Array.Sort(partitions);
+                error = KafkaError.None;
+                return true;
+            }
+            error = new KafkaError(ErrorCode.UnknownTopicOrPart, "the brokers returned no metadata for the topic", false);
+            return false;
+        }
+        finally
+        {
+            if (metadata is not null) rd_kafka_metadata_destroy(metadata);
+            rd_kafka_topic_destroy(rkt);
+        }
+    }
+
+    /// <summary>The group's committed offsets of <paramref name="partitions"/> (<see cref="OffsetUnset"/> where none), asking the coordinator.</summary>
+    public long[] Committed(IReadOnlyList<PartitionKey> partitions, int timeoutMs)
+    {
+        var result = new long[partitions.Count];
+        if (partitions.Count == 0) return result;
+        using var lease = Enter();
+        var list = ToList(partitions, null);
+        try
+        {
+            Check(rd_kafka_committed(lease.Rk, list, timeoutMs), "read the committed offsets");
+            for (var i = 0; i < result.Length && i < list->Count; i++)
+                result[i] = list->Elems[i].Err == 0 ? list->Elems[i].Offset : OffsetUnset;
+            return result;
         }
         finally
         {
