@@ -116,6 +116,40 @@ public sealed class PipelineIntegrationTests(ClickHouseServerFixture clickhouse,
     }
 
     [Fact]
+    public async Task Run_StaticAssignmentBacklog_LastPartialBatchIsInsertedWithoutWaitingForMaxWait()
+    {
+        // 25 messages in full chunks of 5; batches of 10 rows; max_wait an hour. The last 5 rows can only arrive
+        // because the source says it has caught up (here an empty chunk, since the last chunk is full).
+        var topic = kafka.CreateTopic(1, "static");
+        var table = await clickhouse.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
+        kafka.Produce(topic, 1, 25, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
+        var group = KafkaFixture.UniqueName("g");
+        var yaml = $$"""
+            name: {{group}}
+            source:
+              brokers: {{kafka.BootstrapServers}}
+              topic: {{topic}}
+              group_id: {{group}}
+              assignment: static
+              commit_interval: 200ms
+              chunk_size: 5
+            sink:
+              url: {{clickhouse.Url}}
+              table: {{table}}
+              columns: { kafka_partition: _partition, kafka_offset: _offset }
+            batch:
+              max_rows: 10
+              max_wait: 1h
+            on_error: fail
+            """;
+        await using var h = await PipelineHarness.StartAsync(yaml);
+        await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= 25, $"{c} rows"); }, TimeSpan.FromSeconds(30), "25 rows", h.Run);
+        await PipelineHarness.WaitUntilAsync(() => Task.FromResult((kafka.Committed(topic, 1, group)[0] == 25, "commit")), TimeSpan.FromSeconds(30), "offset 25 committed", h.Run);
+        await h.StopAsync();
+        Assert.Equal(25, await DistinctOffsetsAsync(table));
+    }
+
+    [Fact]
     public async Task Run_TwoPipelinesInOneProcess_BothTablesFilledAndBothGroupsCommitted()
     {
         var topicA = kafka.CreateTopic(2, "multi-a");
