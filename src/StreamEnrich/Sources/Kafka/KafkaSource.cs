@@ -242,6 +242,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             {
                 ThrowIfFatal();
                 if (_nextDiscoveryAt != 0 && _time.GetTimestamp() >= _nextDiscoveryAt) AssignStatic();
+                if (_assignmentChanged) ResumeAssigned();
                 var result = Next(_buildingCount == 0 ? 100 : (int)IdleFlush.TotalMilliseconds);
                 if (result is not null)
                 {
@@ -552,6 +553,18 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             _logger.LogDebug("Pipeline {Pipeline}: pipeline full, pausing {Count} partitions", _pipeline, assignment.Count);
         }
         if (assignment.Count > 0) _consumer.Pause(assignment);
+    }
+
+    /// <summary>
+    /// After an assignment, outside a pause: resumes the assigned partitions. librdkafka keeps a partition's
+    /// application pause across revocation and reassignment, so a partition revoked while the pipeline was full would
+    /// otherwise come back paused and never be read again.
+    /// </summary>
+    private void ResumeAssigned()
+    {
+        _assignmentChanged = false;
+        var assignment = _consumer.Assignment();
+        if (assignment.Count > 0) _consumer.Resume(assignment);
     }
 
     private void ResumeAll(CancellationToken stop)
