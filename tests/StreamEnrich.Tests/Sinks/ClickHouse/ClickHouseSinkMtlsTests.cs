@@ -129,4 +129,41 @@ public sealed class ClickHouseSinkMtlsTests(MtlsClickHouseServerFixture server) 
         Assert.Contains("refused the TLS client certificate in sink.tls_cert_file", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(logger.Warnings, w => w.Contains("Retrying", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task InsertAsync_MtlsServerDownThenBack_RetriesAndDeliversInsteadOfBlamingTheCertificate()
+    {
+        // An outage with a good certificate is a passing failure: the refusal check must not turn it into a permanent one.
+        using var own = new LocalClickHouseServer(options: new LocalClickHouseServerOptions { Https = true, RequireClientCertificate = true });
+        await own.StartAsync(TimeSpan.FromSeconds(60));
+        using var http = new HttpClient();
+        using (var create = await http.PostAsync(own.Url, new StringContent("CREATE TABLE default.t (id UInt32, name String) ENGINE = MergeTree ORDER BY id")))
+            Assert.True(create.IsSuccessStatusCode, await create.Content.ReadAsStringAsync());
+        var logger = new ListLogger();
+        var (sink, layout) = await ClickHouseSinkIntegrationTests.PrepareAsync(ClickHouseSinkIntegrationTests.Options(own.HttpsUrl!, "t", o =>
+        {
+            o.MaxRetries = -1;
+            o.TlsCaFile = own.CaFile;
+            o.TlsCertFile = own.ClientCertificateFile;
+            o.TlsKeyFile = own.ClientKeyFile;
+        }), logger);
+        using (sink)
+        {
+            await own.StopAsync();
+            var insert = sink.InsertAsync([Row(layout, 7, "after restart")], CancellationToken.None);
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                lock (logger.Warnings) if (logger.Warnings.Any(w => w.Contains("Retrying", StringComparison.Ordinal))) break;
+                Assert.False(insert.IsCompleted, insert.Exception?.ToString() ?? "the insert finished while the server was down");
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "no retry warning within 30 s");
+                await Task.Delay(50);
+            }
+            await own.StartAsync(TimeSpan.FromSeconds(60));
+            var result = await insert.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(1, result.RowsInserted);
+        }
+        lock (logger.Warnings) Assert.DoesNotContain(logger.Warnings, w => w.Contains("client certificate", StringComparison.Ordinal));
+        Assert.Equal("7\tafter restart\n", await http.GetStringAsync(new Uri(own.Url, "?query=SELECT%20id,%20name%20FROM%20default.t")));
+    }
 }
