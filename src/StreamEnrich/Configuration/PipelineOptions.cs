@@ -308,6 +308,21 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
         }
         CheckFile(context, nameof(TlsCertFile), "tls_cert_file", TlsCertFile, "Give the path of the PEM client certificate ClickHouse should accept (mutual TLS).");
         CheckFile(context, nameof(TlsKeyFile), "tls_key_file", TlsKeyFile, "Give the path of the unencrypted PEM private key of tls_cert_file.");
+        if (hasCert && hasKey && File.Exists(Resolve(context.BaseDirectory, TlsCertFile)) && File.Exists(Resolve(context.BaseDirectory, TlsKeyFile)))
+        {
+            // load them now, so that `validate` already catches a file that is not PEM, an encrypted key or the wrong key
+            try
+            {
+                var (certificate, intermediates) = Sinks.ClickHouse.ClickHouseHttpClient.LoadClientCertificate(
+                    Resolve(context.BaseDirectory, TlsCertFile), Resolve(context.BaseDirectory, TlsKeyFile));
+                certificate.Dispose();
+                foreach (var c in intermediates) c.Dispose();
+            }
+            catch (Sinks.ClickHouse.ClickHouseSinkException e)
+            {
+                context.Error(e.Message.StartsWith("sink.tls_cert_file", StringComparison.Ordinal) ? nameof(TlsCertFile) : nameof(TlsKeyFile), e.Message);
+            }
+        }
         if ((hasCert || hasKey) && u is { Scheme: "http" })
             context.Error(hasCert ? nameof(TlsCertFile) : nameof(TlsKeyFile), "tls_cert_file and tls_key_file are for https, but url is plain http.",
                 "Use an https:// url on ClickHouse's https_port, or remove the client certificate.");

@@ -55,12 +55,20 @@ internal sealed class ClickHouseHttpClient : IDisposable
         };
         if (_base.Scheme == Uri.UriSchemeHttps)
         {
-            ConfigureTls(handler, logger);
-            if (!string.IsNullOrEmpty(options.TlsCertFile) || !string.IsNullOrEmpty(options.TlsKeyFile))
+            try
             {
-                (_clientCertificate, _clientIntermediates) = LoadClientCertificate(options.TlsCertFile, options.TlsKeyFile);
-                _clientCertificateContext = SslStreamCertificateContext.Create(_clientCertificate, _clientIntermediates, offline: true);
-                handler.SslOptions.ClientCertificateContext = _clientCertificateContext;
+                ConfigureTls(handler, logger);
+                if (!string.IsNullOrEmpty(options.TlsCertFile) || !string.IsNullOrEmpty(options.TlsKeyFile))
+                {
+                    (_clientCertificate, _clientIntermediates) = LoadClientCertificate(options.TlsCertFile, options.TlsKeyFile);
+                    _clientCertificateContext = SslStreamCertificateContext.Create(_clientCertificate, _clientIntermediates, offline: true);
+                    handler.SslOptions.ClientCertificateContext = _clientCertificateContext;
+                }
+            }
+            catch
+            {
+                handler.Dispose();
+                throw;
             }
         }
         _connectTimeout = handler.ConnectTimeout;

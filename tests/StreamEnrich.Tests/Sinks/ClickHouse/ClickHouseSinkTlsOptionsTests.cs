@@ -83,6 +83,25 @@ public sealed class ClickHouseSinkTlsOptionsTests : IDisposable
     }
 
     [Fact]
+    public void Validate_KeyOfAnotherCertificate_ReportedAtValidationNotOnlyAtStart()
+    {
+        var (cert, _) = Client("a");
+        var (_, otherKey) = Client("b");
+        var error = Assert.Single(Validate(Https(o => { o.TlsCertFile = cert; o.TlsKeyFile = otherKey; })));
+        Assert.Equal(nameof(ClickHouseSinkOptions.TlsKeyFile), error.Property);
+        Assert.Contains($"sink.tls_key_file '{otherKey}' is not the private key of the certificate in sink.tls_cert_file '{cert}'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_CertFileNotPem_ReportedAtTheCertOption()
+    {
+        var (_, key) = Client("a");
+        var error = Assert.Single(Validate(Https(o => { o.TlsCertFile = key; o.TlsKeyFile = key; })));
+        Assert.Equal(nameof(ClickHouseSinkOptions.TlsCertFile), error.Property);
+        Assert.Contains("holds no PEM certificate", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Validate_ClientCertificateWithPlainHttpUrl_ReportsItIsForHttps()
     {
         var (cert, key) = Client("a");
