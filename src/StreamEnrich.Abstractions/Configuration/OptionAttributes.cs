@@ -28,6 +28,12 @@ public sealed class OptionsValidationContext
     private readonly List<OptionError> _errors = [];
     public IReadOnlyList<OptionError> Errors => _errors;
 
+    /// <summary>
+    /// The folder relative file paths in the options are taken from (the pipeline file's), when known; null means the
+    /// working directory. Checks that a file exists must resolve against it.
+    /// </summary>
+    public string? BaseDirectory { get; init; }
+
     /// <summary>Reports a problem with property <paramref name="property"/> (its C# name, or null for the whole object).</summary>
     public void Error(string? property, string message, string? hint = null) => _errors.Add(new(property, message, hint));
 }

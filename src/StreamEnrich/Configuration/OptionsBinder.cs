@@ -10,7 +10,8 @@ namespace StreamEnrich.Configuration;
 /// binding never stops at the first one. After an object implementing <see cref="IValidatableOptions"/> is bound,
 /// its <c>Validate</c> runs and each error lands on the line of the property's key.
 /// </summary>
-internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> errors)
+/// <param name="baseDirectory">The pipeline file's folder: relative paths are checked against it (<see cref="OptionsValidationContext.BaseDirectory"/>).</param>
+internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> errors, string? baseDirectory = null)
 {
     private readonly Dictionary<string, SourceLocation> _locations = new(StringComparer.Ordinal);
 
@@ -433,7 +434,7 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
 
         if (target is IValidatableOptions validatable)
         {
-            var context = new OptionsValidationContext();
+            var context = new OptionsValidationContext { BaseDirectory = baseDirectory };
             validatable.Validate(context);
             var hadErrors = errors.Count != scopeErrorsBefore;
             foreach (var e in context.Errors)

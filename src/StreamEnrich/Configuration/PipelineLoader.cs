@@ -142,8 +142,10 @@ internal static class PipelineLoader
             return null;
         }
 
-        var binder = new OptionsBinder(registry, errors);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        var binder = new OptionsBinder(registry, errors, directory);
         var options = binder.Bind<PipelineOptions>(root, "the pipeline")!;
+        options.Sink.ResolvePaths(directory);
         options.Name ??= Path.GetFileNameWithoutExtension(file);
         if (string.IsNullOrWhiteSpace(options.Name))
             errors.Add(new ConfigError(binder.Locations.TryGetValue("name", out var at) ? at : root.Location, "the pipeline name is empty"));
@@ -152,7 +154,7 @@ internal static class PipelineLoader
         {
             Options = options,
             File = file,
-            Directory = Path.GetDirectoryName(Path.GetFullPath(file))!,
+            Directory = directory,
             Locations = binder.Locations,
         };
     }

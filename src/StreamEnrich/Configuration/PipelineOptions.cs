@@ -265,8 +265,28 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
     [Option("https: accept any server certificate, without chain or host name checks (tests only; logged as a warning).")]
     public bool TlsSkipVerify { get; set; }
 
-    [Option("https: PEM file of the CA(s) that issued the server's certificate, trusted in addition to the system's CAs.")]
+    [Option("https: PEM file of the CA(s) that issued the server's certificate, trusted in addition to the system's CAs; relative to the pipeline file.")]
     public string? TlsCaFile { get; set; }
+
+    [Option("https: PEM client certificate presented to ClickHouse (mutual TLS), relative to the pipeline file; intermediate CA certificates may follow it in the file. Needs tls_key_file.")]
+    public string? TlsCertFile { get; set; }
+
+    [Option("https: the unencrypted PEM private key of tls_cert_file (PKCS#8 `BEGIN PRIVATE KEY`, `BEGIN RSA PRIVATE KEY` or `BEGIN EC PRIVATE KEY`), relative to the pipeline file.")]
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>
+    /// Makes the TLS file paths absolute, relative ones taken from <paramref name="baseDirectory"/> (the pipeline file's
+    /// folder). The loader calls it once after binding, so every user of these options sees the resolved paths.
+    /// </summary>
+    public void ResolvePaths(string baseDirectory)
+    {
+        TlsCaFile = Resolve(baseDirectory, TlsCaFile);
+        TlsCertFile = Resolve(baseDirectory, TlsCertFile);
+        TlsKeyFile = Resolve(baseDirectory, TlsKeyFile);
+    }
+
+    private static string? Resolve(string? baseDirectory, string? path) =>
+        string.IsNullOrEmpty(path) ? path : Path.GetFullPath(baseDirectory is null ? path : Path.Combine(baseDirectory, path));
 
     public void Validate(OptionsValidationContext context)
     {
@@ -276,8 +296,47 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
             context.Error(nameof(InsertConcurrency), $"insert_concurrency must be between 1 and 64, got {InsertConcurrency}.");
         if (Timeout <= TimeSpan.Zero) context.Error(nameof(Timeout), "timeout must be positive.");
         if (MaxRetries < -1) context.Error(nameof(MaxRetries), "max_retries must be -1 (forever) or at least 0.");
-        if (!string.IsNullOrEmpty(TlsCaFile) && !File.Exists(TlsCaFile))
-            context.Error(nameof(TlsCaFile), $"CA file '{TlsCaFile}' does not exist.", "Give the path of the PEM file of the CA that issued ClickHouse's certificate.");
+        CheckFile(context, nameof(TlsCaFile), "tls_ca_file", TlsCaFile, "Give the path of the PEM file of the CA that issued ClickHouse's certificate.");
+        var hasCert = !string.IsNullOrEmpty(TlsCertFile);
+        var hasKey = !string.IsNullOrEmpty(TlsKeyFile);
+        if (hasCert != hasKey)
+        {
+            context.Error(hasCert ? nameof(TlsCertFile) : nameof(TlsKeyFile),
+                hasCert ? "tls_cert_file is set without tls_key_file: a client certificate needs its private key."
+                        : "tls_key_file is set without tls_cert_file: a private key needs its client certificate.",
+                "Set both `tls_cert_file` (the PEM client certificate) and `tls_key_file` (its unencrypted PEM private key) for mutual TLS, or neither.");
+        }
+        CheckFile(context, nameof(TlsCertFile), "tls_cert_file", TlsCertFile, "Give the path of the PEM client certificate ClickHouse should accept (mutual TLS).");
+        CheckFile(context, nameof(TlsKeyFile), "tls_key_file", TlsKeyFile, "Give the path of the unencrypted PEM private key of tls_cert_file.");
+        if (hasCert && hasKey && File.Exists(Resolve(context.BaseDirectory, TlsCertFile)) && File.Exists(Resolve(context.BaseDirectory, TlsKeyFile)))
+        {
+            // load them now, so that `validate` already catches a file that is not PEM, an encrypted key or the wrong key
+            try
+            {
+                var (certificate, intermediates) = Sinks.ClickHouse.ClickHouseHttpClient.LoadClientCertificate(
+                    Resolve(context.BaseDirectory, TlsCertFile), Resolve(context.BaseDirectory, TlsKeyFile));
+                certificate.Dispose();
+                foreach (var c in intermediates) c.Dispose();
+            }
+            catch (Sinks.ClickHouse.ClickHouseSinkException e)
+            {
+                context.Error(e.Message.StartsWith("sink.tls_cert_file", StringComparison.Ordinal) ? nameof(TlsCertFile) : nameof(TlsKeyFile), e.Message);
+            }
+        }
+        if ((hasCert || hasKey) && u is { Scheme: "http" })
+            context.Error(hasCert ? nameof(TlsCertFile) : nameof(TlsKeyFile), "tls_cert_file and tls_key_file are for https, but url is plain http.",
+                "Use an https:// url on ClickHouse's https_port, or remove the client certificate.");
+    }
+
+    /// <summary>A relative path is resolved against <see cref="OptionsValidationContext.BaseDirectory"/> (the pipeline file's folder).</summary>
+    private static void CheckFile(OptionsValidationContext context, string property, string key, string? path, string hint)
+    {
+        if (string.IsNullOrEmpty(path)) return;
+        var resolved = Resolve(context.BaseDirectory, path)!;
+        if (File.Exists(resolved)) return;
+        var shown = resolved == path ? $"'{path}'" : $"'{path}' ({resolved})";
+        var why = System.IO.Directory.Exists(resolved) ? "is a folder, not a file" : "does not exist";
+        context.Error(property, $"{key} {shown} {why}.", Path.IsPathRooted(path) ? hint : hint + " A relative path is taken from the pipeline file's folder.");
     }
 }
 

@@ -28,9 +28,16 @@ internal sealed class ClickHouseHttpClient : IDisposable
     private readonly TimeSpan _connectTimeout;
     // Why the last TLS certificate check failed, in words, for the exception that follows the failed handshake.
     private string? _tlsRejection;
+    // sink.tls_cert_file with its key (null without mutual TLS), and the intermediates that followed it in the file.
+    private readonly X509Certificate2? _clientCertificate;
+    private readonly X509Certificate2Collection? _clientIntermediates;
+    private readonly SslStreamCertificateContext? _clientCertificateContext;
 
     /// <param name="logger">Receives the warning that <c>tls_skip_verify</c> is on.</param>
-    /// <exception cref="ClickHouseSinkException">sink.tls_ca_file cannot be read or holds no certificate.</exception>
+    /// <exception cref="ClickHouseSinkException">
+    /// sink.tls_ca_file cannot be read or holds no certificate, or sink.tls_cert_file / sink.tls_key_file cannot be loaded
+    /// (missing, not PEM, encrypted, or a key that is not the certificate's).
+    /// </exception>
     public ClickHouseHttpClient(ClickHouseSinkOptions options, ILogger? logger = null)
     {
         _options = options;
@@ -46,7 +53,24 @@ internal sealed class ClickHouseHttpClient : IDisposable
             // is reported as such (and not as a slow answer)
             ConnectTimeout = options.Timeout / 2 < TimeSpan.FromSeconds(10) ? options.Timeout / 2 : TimeSpan.FromSeconds(10),
         };
-        if (_base.Scheme == Uri.UriSchemeHttps) ConfigureTls(handler, logger);
+        if (_base.Scheme == Uri.UriSchemeHttps)
+        {
+            try
+            {
+                ConfigureTls(handler, logger);
+                if (!string.IsNullOrEmpty(options.TlsCertFile) || !string.IsNullOrEmpty(options.TlsKeyFile))
+                {
+                    (_clientCertificate, _clientIntermediates) = LoadClientCertificate(options.TlsCertFile, options.TlsKeyFile);
+                    _clientCertificateContext = SslStreamCertificateContext.Create(_clientCertificate, _clientIntermediates, offline: true);
+                    handler.SslOptions.ClientCertificateContext = _clientCertificateContext;
+                }
+            }
+            catch
+            {
+                handler.Dispose();
+                throw;
+            }
+        }
         _connectTimeout = handler.ConnectTimeout;
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
@@ -94,6 +118,96 @@ internal sealed class ClickHouseHttpClient : IDisposable
                 "Give the CA certificate that issued the server's certificate, in PEM (convert DER with `openssl x509 -inform der -in ca.der -out ca.pem`).");
         return ca;
     }
+
+    /// <summary>
+    /// sink.tls_cert_file and sink.tls_key_file as a certificate with its private key, usable by <see cref="SslStream"/>, plus
+    /// the certificates after the first in the certificate file (intermediates, sent along). Every failure names the option,
+    /// the file and what is wrong.
+    /// </summary>
+    internal static (X509Certificate2 Certificate, X509Certificate2Collection Intermediates) LoadClientCertificate(string? certFile, string? keyFile)
+    {
+        if (string.IsNullOrEmpty(certFile) || string.IsNullOrEmpty(keyFile))
+            throw new ClickHouseSinkException(string.IsNullOrEmpty(certFile)
+                ? "sink.tls_key_file is set without sink.tls_cert_file: set both (the PEM client certificate and its private key) for mutual TLS, or neither."
+                : "sink.tls_cert_file is set without sink.tls_key_file: set both (the PEM client certificate and its private key) for mutual TLS, or neither.");
+        var certText = ReadPemFile("sink.tls_cert_file", certFile);
+        var keyText = ReadPemFile("sink.tls_key_file", keyFile);
+        var labels = PemLabels(certText);
+        if (!labels.Contains("CERTIFICATE"))
+            throw new ClickHouseSinkException(
+                $"sink.tls_cert_file '{certFile}' holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----){Found(labels)}. " +
+                "Give the client certificate in PEM (convert DER with `openssl x509 -inform der -in client.der -out client.pem`); its key goes in sink.tls_key_file.");
+        var keyLabels = PemLabels(keyText);
+        if (keyLabels.Contains("ENCRYPTED PRIVATE KEY") || keyText.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+            throw new ClickHouseSinkException(
+                $"sink.tls_key_file '{keyFile}' holds an encrypted private key; it must be unencrypted. " +
+                "Decrypt it with `openssl pkey -in client.key -out client-plain.key` and keep that file readable by this service only.");
+        if (!keyLabels.Overlaps(["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"]))
+            throw new ClickHouseSinkException(
+                $"sink.tls_key_file '{keyFile}' holds no PEM private key (a block starting -----BEGIN PRIVATE KEY-----, -----BEGIN RSA PRIVATE KEY----- " +
+                $"or -----BEGIN EC PRIVATE KEY-----){Found(keyLabels)}. Give the private key of the certificate in sink.tls_cert_file.");
+
+        X509Certificate2 pem;
+        try
+        {
+            pem = X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            throw new ClickHouseSinkException(
+                $"sink.tls_key_file '{keyFile}' is not the private key of the certificate in sink.tls_cert_file '{certFile}' ({e.Message.TrimEnd('.')}). " +
+                "Give the key the certificate was issued for (`openssl x509 -noout -pubkey -in <cert>` and `openssl pkey -pubout -in <key>` must print the same).", e);
+        }
+        using (pem)
+        {
+            if (pem.NotAfter.ToUniversalTime() < DateTime.UtcNow)
+                throw new ClickHouseSinkException(
+                    $"sink.tls_cert_file '{certFile}' (subject '{pem.Subject}') expired on {pem.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; ClickHouse would refuse it. Renew the client certificate.");
+            // SslStream on Linux cannot sign with the ephemeral key CreateFromPemFile attaches on every platform
+            // (Windows refuses it): a PKCS#12 round trip gives a key every platform's TLS stack can use.
+            var certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            var all = new X509Certificate2Collection();
+            all.ImportFromPem(certText);
+            var intermediates = new X509Certificate2Collection();
+            foreach (var c in all)
+            {
+                if (c.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span)) { c.Dispose(); continue; }
+                intermediates.Add(c);
+            }
+            return (certificate, intermediates);
+        }
+    }
+
+    private static string ReadPemFile(string option, string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ClickHouseSinkException($"{option} '{path}' does not exist.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ClickHouseSinkException($"{option} '{path}' cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static HashSet<string> PemLabels(string text)
+    {
+        var labels = new HashSet<string>(StringComparer.Ordinal);
+        var rest = text.AsSpan();
+        while (PemEncoding.TryFind(rest, out var fields))
+        {
+            labels.Add(rest[fields.Label].ToString());
+            rest = rest[fields.Location.End..];
+        }
+        return labels;
+    }
+
+    private static string Found(HashSet<string> labels) =>
+        labels.Count == 0 ? "; the file is not PEM at all" : $"; it holds {string.Join(", ", labels.Select(l => $"'{l}'"))}";
 
     /// <summary>Null when the server certificate is acceptable, else why not (naming the sink options that change it).</summary>
     private string? CheckCertificate(X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection? trusted)
@@ -291,10 +405,17 @@ internal sealed class ClickHouseHttpClient : IDisposable
         catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.SecureConnectionError)
         {
             var (message, rejected) = TlsFailure(e);
+            if (!rejected && await ClientCertificateRefusalAsync(ct).ConfigureAwait(false) is { } refusal)
+                throw new ClickHouseTransportException(refusal, e, isPermanent: true);
             throw new ClickHouseTransportException(message, e, isPermanent: rejected);
         }
         catch (HttpRequestException e)
         {
+            // TLS 1.3: the server judges the client certificate after the client finished its handshake, so a refusal
+            // surfaces as a reset or a failed read of the first request, not as a failed handshake
+            if (e.HttpRequestError is HttpRequestError.Unknown or HttpRequestError.ResponseEnded
+                && await ClientCertificateRefusalAsync(ct).ConfigureAwait(false) is { } refusal)
+                throw new ClickHouseTransportException(refusal, e, isPermanent: true);
             var inner = Innermost(e);
             var what = e.Message.Contains(inner.Message, StringComparison.Ordinal) ? e.Message : $"{e.Message.TrimEnd('.')} ({inner.Message.TrimEnd('.')}).";
             // An https_port drops a plain-text request with a reset (ClickHouse 18.16 does, without an answer).
@@ -327,6 +448,116 @@ internal sealed class ClickHouseHttpClient : IDisposable
         return ($"TLS handshake with ClickHouse at {_base} failed: {inner.Message}{hint}", false);
     }
 
+    /// <summary>
+    /// After an https request failed without an answer: whether the server refuses this client's certificate (it demands
+    /// one and none is configured, or it does not trust the one in sink.tls_cert_file). A fresh connection sends
+    /// <c>GET /ping</c>: if the server asked for a client certificate in that handshake and then drops the connection instead
+    /// of answering, that is the cause, and retrying cannot help until the configuration changes. If it answers, cannot be
+    /// reached, or did not ask for a certificate, the failure was something else (null), and stays retryable.
+    /// </summary>
+    private async Task<string?> ClientCertificateRefusalAsync(CancellationToken ct)
+    {
+        if (_base.Scheme != Uri.UriSchemeHttps || ct.IsCancellationRequested) return null;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(_connectTimeout);
+        try
+        {
+            var probe = await ProbeAsync(_clientCertificateContext, limit.Token).ConfigureAwait(false);
+            if (_clientCertificateContext is null)
+            {
+                if (!probe.Asked || probe.Outcome is ProbeOutcome.Answered or ProbeOutcome.Unreachable) return null;
+                return $"ClickHouse at {_base} requires a TLS client certificate (mutual TLS) and closed the connection because none was sent{Detail(probe)}. " +
+                       "Set sink.tls_cert_file and sink.tls_key_file to a PEM client certificate and its private key, issued by a CA the server " +
+                       "trusts (openSSL.server.caConfig in its config).";
+            }
+            var refused = probe.Outcome switch
+            {
+                ProbeOutcome.Dropped => probe.Asked,
+                // a refusal inside the handshake (TLS 1.2): refused if the server asks for a certificate at all
+                ProbeOutcome.HandshakeFailed => (await ProbeAsync(null, limit.Token).ConfigureAwait(false)).Asked,
+                _ => false,
+            };
+            if (!refused) return null;
+            var cert = _clientCertificate!;
+            return $"ClickHouse at {_base} refused the TLS client certificate in sink.tls_cert_file '{_options.TlsCertFile}' (subject '{cert.Subject}', " +
+                   $"issued by '{cert.Issuer}'){Detail(probe)}. Set sink.tls_cert_file and sink.tls_key_file to a certificate and key issued by a CA " +
+                   "the server trusts (openSSL.server.caConfig in its config), or add its issuer there.";
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return null; // the probe did not finish in time: no verdict
+        }
+
+        static string Detail(ProbeResult p) => p.Error is { } e ? $" (the connection ended with: {e.TrimEnd('.')})" : "";
+    }
+
+    private enum ProbeOutcome { Unreachable, HandshakeFailed, Answered, Dropped }
+
+    /// <param name="Asked">The server sent a certificate request in the handshake.</param>
+    private readonly record struct ProbeResult(ProbeOutcome Outcome, bool Asked, string? Error);
+
+    /// <summary>One connection: handshake (with <paramref name="clientCertificate"/>, or none), then <c>GET /ping</c>.</summary>
+    private async Task<ProbeResult> ProbeAsync(SslStreamCertificateContext? clientCertificate, CancellationToken ct)
+    {
+        using var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(_base.Host, _base.Port, ct).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            return new ProbeResult(ProbeOutcome.Unreachable, false, e.Message);
+        }
+        var asked = false;
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = _base.IdnHost,
+            // only the server's verdict on the client matters here; its own certificate was accepted by the failed request
+            // (a rejection is reported as such before any probe)
+            RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+        };
+        if (clientCertificate is not null)
+        {
+            options.ClientCertificateContext = clientCertificate;
+        }
+        else
+        {
+            // called once before the handshake (no server certificate yet), and again only if the server asks for one
+            options.LocalCertificateSelectionCallback = (_, _, _, remote, _) =>
+            {
+                if (remote is not null) asked = true;
+                return null!;
+            };
+        }
+        var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
+        await using (tls.ConfigureAwait(false))
+        {
+            try
+            {
+                await tls.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AuthenticationException or IOException)
+            {
+                return new ProbeResult(ProbeOutcome.HandshakeFailed, asked, Innermost(e).Message);
+            }
+            // a client certificate is only ever sent when the server asks for one
+            if (clientCertificate is not null) asked = tls.IsMutuallyAuthenticated;
+            try
+            {
+                var request = Encoding.ASCII.GetBytes($"GET /ping HTTP/1.1\r\nHost: {_base.Authority}\r\nConnection: close\r\n\r\n");
+                await tls.WriteAsync(request, ct).ConfigureAwait(false);
+                await tls.FlushAsync(ct).ConfigureAwait(false);
+                var buffer = new byte[64];
+                var read = await tls.ReadAsync(buffer, ct).ConfigureAwait(false);
+                return new ProbeResult(read > 0 ? ProbeOutcome.Answered : ProbeOutcome.Dropped, asked, null);
+            }
+            catch (Exception e) when (e is IOException or AuthenticationException)
+            {
+                return new ProbeResult(ProbeOutcome.Dropped, asked, Innermost(e).Message);
+            }
+        }
+    }
+
     private static Exception Innermost(Exception e)
     {
         while (e.InnerException is not null) e = e.InnerException;
@@ -351,5 +582,11 @@ internal sealed class ClickHouseHttpClient : IDisposable
         return sb.ToString();
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _clientCertificate?.Dispose();
+        if (_clientIntermediates is not null)
+            foreach (var c in _clientIntermediates) c.Dispose();
+    }
 }

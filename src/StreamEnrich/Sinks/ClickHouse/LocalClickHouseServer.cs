@@ -22,8 +22,27 @@ internal sealed class LocalClickHouseServerOptions
     /// <summary>The names the server certificate is issued for (IP addresses or DNS names); the first is the host of <see cref="LocalClickHouseServer.HttpsUrl"/>.</summary>
     public IReadOnlyList<string> TlsHostNames { get; init; } = ["127.0.0.1", "localhost"];
 
+    /// <summary>
+    /// HTTPS only: the server demands a client certificate issued by its throwaway CA (<c>verificationMode strict</c>,
+    /// mutual TLS) and refuses the handshake without one. The server makes one for itself
+    /// (<see cref="LocalClickHouseServer.ClientCertificateFile"/>, used for its readiness check); more come from
+    /// <see cref="LocalClickHouseServer.CreateClientCertificate"/>.
+    /// </summary>
+    public bool RequireClientCertificate { get; init; }
+
     /// <summary>Users with a password (name → password), added to a private users file next to the built-in <c>default</c> user.</summary>
     public IReadOnlyDictionary<string, string> Users { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>The PEM encodings of a private key <see cref="LocalClickHouseServer.WriteClientCertificate"/> can write.</summary>
+internal enum TestKeyFormat
+{
+    /// <summary>ECDSA P-256, <c>-----BEGIN PRIVATE KEY-----</c>.</summary>
+    Pkcs8,
+    /// <summary>ECDSA P-256, <c>-----BEGIN EC PRIVATE KEY-----</c>.</summary>
+    EcPrivateKey,
+    /// <summary>RSA 2048, <c>-----BEGIN RSA PRIVATE KEY-----</c>.</summary>
+    RsaPkcs1,
 }
 
 /// <summary>
@@ -65,7 +84,18 @@ internal sealed class LocalClickHouseServer : IDisposable
             CaFile = Path.Combine(tls, "ca.pem");
             CertificateFile = Path.Combine(tls, "server.crt");
             PrivateKeyFile = Path.Combine(tls, "server.key");
-            WriteCertificates(_options.TlsHostNames, CaFile, CertificateFile, PrivateKeyFile);
+            CaKeyFile = Path.Combine(tls, "ca.key");
+            WriteCertificates(_options.TlsHostNames, CaFile, CertificateFile, PrivateKeyFile, CaKeyFile);
+            if (_options.RequireClientCertificate)
+            {
+                ClientCertificateFile = Path.Combine(tls, "client.crt");
+                ClientKeyFile = Path.Combine(tls, "client.key");
+                WriteClientCertificate(CaFile, CaKeyFile, ClientCertificateFile, ClientKeyFile);
+            }
+        }
+        else if (_options.RequireClientCertificate)
+        {
+            throw new ArgumentException("RequireClientCertificate needs Https.", nameof(options));
         }
         if (_options.Users.Count > 0)
         {
@@ -92,6 +122,19 @@ internal sealed class LocalClickHouseServer : IDisposable
 
     /// <summary>PEM file of the throwaway CA that issued the server certificate: what a client sets as its CA file.</summary>
     public string? CaFile { get; }
+
+    /// <summary>PKCS#8 PEM private key of the throwaway CA (to issue client certificates with).</summary>
+    public string? CaKeyFile { get; }
+
+    /// <summary>
+    /// With <see cref="LocalClickHouseServerOptions.RequireClientCertificate"/>: a PEM client certificate issued by the CA
+    /// and its PKCS#8 PEM key (null otherwise).
+    /// </summary>
+    public string? ClientCertificateFile { get; }
+    public string? ClientKeyFile { get; }
+
+    /// <summary>Whether the HTTPS listener demands a client certificate.</summary>
+    public bool RequiresClientCertificate => _options.RequireClientCertificate;
 
     /// <summary>PEM server certificate and its PKCS#8 PEM private key.</summary>
     public string? CertificateFile { get; }
@@ -185,6 +228,12 @@ internal sealed class LocalClickHouseServer : IDisposable
         var ca = new X509Certificate2Collection();
         ca.ImportFromPemFile(CaFile!);
         using var handler = new SocketsHttpHandler();
+        if (ClientCertificateFile is not null)
+        {
+            // SslStream on Linux cannot sign with the ephemeral key CreateFromPemFile attaches; a PKCS#12 round trip fixes that
+            using var pem = X509Certificate2.CreateFromPemFile(ClientCertificateFile, ClientKeyFile);
+            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
+        }
         string? lastError = null;
         handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
         {
@@ -220,10 +269,11 @@ internal sealed class LocalClickHouseServer : IDisposable
     }
 
     /// <summary>
-    /// Writes a throwaway CA (<paramref name="caFile"/>) and a server certificate for <paramref name="hostNames"/> signed by it
-    /// (<paramref name="certificateFile"/>, key in <paramref name="keyFile"/>, readable by the owner only), all PEM, ECDSA P-256.
+    /// Writes a throwaway CA (<paramref name="caFile"/>, and its key in <paramref name="caKeyFile"/> when given) and a server
+    /// certificate for <paramref name="hostNames"/> signed by it (<paramref name="certificateFile"/>, key in
+    /// <paramref name="keyFile"/>, readable by the owner only), all PEM, ECDSA P-256.
     /// </summary>
-    internal static void WriteCertificates(IReadOnlyList<string> hostNames, string caFile, string certificateFile, string keyFile)
+    internal static void WriteCertificates(IReadOnlyList<string> hostNames, string caFile, string certificateFile, string keyFile, string? caKeyFile = null)
     {
         var notBefore = DateTimeOffset.UtcNow.AddHours(-1);
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -254,9 +304,66 @@ internal sealed class LocalClickHouseServer : IDisposable
 
         File.WriteAllText(caFile, ca.ExportCertificatePem() + "\n");
         File.WriteAllText(certificateFile, server.ExportCertificatePem() + "\n");
-        File.WriteAllText(keyFile, "");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.WriteAllText(keyFile, serverKey.ExportPkcs8PrivateKeyPem() + "\n");
+        WritePrivateFile(keyFile, serverKey.ExportPkcs8PrivateKeyPem() + "\n");
+        if (caKeyFile is not null) WritePrivateFile(caKeyFile, caKey.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
+    /// <summary>
+    /// Writes a client certificate (for TLS client authentication, subject <c>CN=<paramref name="commonName"/></c>) issued by
+    /// the CA in <paramref name="caFile"/> / <paramref name="caKeyFile"/>: PEM certificate in <paramref name="certificateFile"/>,
+    /// unencrypted PEM key in <paramref name="keyFile"/> (owner-only) in the given <paramref name="keyFormat"/>.
+    /// </summary>
+    internal static void WriteClientCertificate(string caFile, string caKeyFile, string certificateFile, string keyFile,
+        string commonName = "streamenrich-client", TestKeyFormat keyFormat = TestKeyFormat.Pkcs8)
+    {
+        using var ca = X509Certificate2.CreateFromPemFile(caFile, caKeyFile);
+        var notBefore = DateTimeOffset.UtcNow.AddHours(-1);
+        using var rsa = keyFormat == TestKeyFormat.RsaPkcs1 ? RSA.Create(2048) : null;
+        using var ec = rsa is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;
+        var request = rsa is not null
+            ? new CertificateRequest("CN=" + commonName, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
+            : new CertificateRequest("CN=" + commonName, ec!, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(
+            X509KeyUsageFlags.DigitalSignature | (rsa is not null ? X509KeyUsageFlags.KeyEncipherment : X509KeyUsageFlags.KeyAgreement), true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false)); // clientAuth
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var serial = new byte[16];
+        RandomNumberGenerator.Fill(serial);
+        serial[0] &= 0x7F;
+        var caNotAfter = new DateTimeOffset(ca.NotAfter.ToUniversalTime());
+        using var caKey = ca.GetECDsaPrivateKey() ?? throw new ArgumentException($"{caKeyFile} is not the ECDSA key of {caFile}.", nameof(caKeyFile));
+        using var cert = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), notBefore, caNotAfter.AddDays(-1), serial);
+        File.WriteAllText(certificateFile, cert.ExportCertificatePem() + "\n");
+        WritePrivateFile(keyFile, keyFormat switch
+        {
+            TestKeyFormat.RsaPkcs1 => rsa!.ExportRSAPrivateKeyPem(),
+            TestKeyFormat.EcPrivateKey => ec!.ExportECPrivateKeyPem(),
+            _ => ec!.ExportPkcs8PrivateKeyPem(),
+        } + "\n");
+    }
+
+    /// <summary>
+    /// A new client certificate issued by this server's CA (see <see cref="WriteClientCertificate"/>), written to
+    /// <paramref name="directory"/> as <c>&lt;commonName&gt;.crt</c> and <c>&lt;commonName&gt;.key</c>.
+    /// </summary>
+    public (string CertificateFile, string KeyFile) CreateClientCertificate(string directory, string commonName = "streamenrich-client",
+        TestKeyFormat keyFormat = TestKeyFormat.Pkcs8)
+    {
+        if (CaFile is null || CaKeyFile is null) throw new InvalidOperationException("Client certificates need a server with Https.");
+        System.IO.Directory.CreateDirectory(directory);
+        var cert = Path.Combine(directory, commonName + ".crt");
+        var key = Path.Combine(directory, commonName + ".key");
+        WriteClientCertificate(CaFile, CaKeyFile, cert, key, commonName, keyFormat);
+        return (cert, key);
+    }
+
+    private static void WritePrivateFile(string path, string text)
+    {
+        File.WriteAllText(path, "");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(path, text);
     }
 
     /// <summary>Kills the server with SIGKILL (no clean shutdown), as a crash would, and waits for it to exit.</summary>
@@ -352,14 +459,25 @@ internal sealed class LocalClickHouseServer : IDisposable
     private string HttpsConfig()
     {
         if (HttpsPort is not { } port) return "";
-        // verificationMode none: the server asks no client certificate. No dhParamsFile: ECDHE needs none.
+        // verificationMode none: the server asks no client certificate; strict: it demands one issued by a CA in caConfig
+        // and refuses the handshake otherwise (RejectCertificateHandler: Poco's default handler would ask on the console).
+        // No dhParamsFile: ECDHE needs none.
+        var verification = _options.RequireClientCertificate
+            ? $"""
+                  <verificationMode>strict</verificationMode>
+                  <caConfig>{SecurityElement.Escape(CaFile)}</caConfig>
+                  <invalidCertificateHandler><name>RejectCertificateHandler</name></invalidCertificateHandler>
+              """
+            : """
+                  <verificationMode>none</verificationMode>
+              """;
         return $"""
               <https_port>{port.ToString(CultureInfo.InvariantCulture)}</https_port>
               <openSSL>
                 <server>
                   <certificateFile>{SecurityElement.Escape(CertificateFile)}</certificateFile>
                   <privateKeyFile>{SecurityElement.Escape(PrivateKeyFile)}</privateKeyFile>
-                  <verificationMode>none</verificationMode>
+            {verification}
                   <loadDefaultCAFile>false</loadDefaultCAFile>
                   <cacheSessions>true</cacheSessions>
                   <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>

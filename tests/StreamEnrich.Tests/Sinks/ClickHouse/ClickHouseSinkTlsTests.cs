@@ -58,6 +58,16 @@ public sealed class ClickHouseSinkTlsTests(TlsClickHouseServerFixture server) : 
     }
 
     [Fact]
+    public async Task InsertAsync_ClientCertificateForAServerThatAsksNone_RowsAreQueryable()
+    {
+        // A client certificate is only sent when the server asks for one: configuring it must not break plain https.
+        var table = await server.CreateUniqueTableAsync("id UInt32, name String");
+        var (cert, key) = server.Server.CreateClientCertificate(Path.Combine(server.Server.Directory, "client-certs"));
+        var rows = await InsertTwoRowsAsync(Options(server.HttpsUrl, table, o => { o.TlsCaFile = server.CaFile; o.TlsCertFile = cert; o.TlsKeyFile = key; }));
+        Assert.Equal("1\tüber\n2\ttls\n", rows);
+    }
+
+    [Fact]
     public async Task PrepareAsync_HttpsWrongPassword_FailsWithAuthErrorNotTls()
     {
         using var sink = new ClickHouseSink(Options(server.HttpsUrl, "whatever", o =>

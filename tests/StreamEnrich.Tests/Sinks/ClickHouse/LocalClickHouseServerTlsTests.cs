@@ -32,4 +32,42 @@ public sealed class LocalClickHouseServerTlsTests
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.PrivateKeyFile!));
     }
+
+    [Fact]
+    public void Constructor_RequireClientCertificate_ConfiguresStrictVerificationAgainstTheCaAndIssuesAClientCertificate()
+    {
+        using var server = new LocalClickHouseServer(options: new LocalClickHouseServerOptions { Https = true, RequireClientCertificate = true });
+        var config = File.ReadAllText(server.ConfigPath);
+        Assert.Contains("<verificationMode>strict</verificationMode>", config, StringComparison.Ordinal);
+        Assert.Contains($"<caConfig>{server.CaFile}</caConfig>", config, StringComparison.Ordinal);
+        Assert.Contains("<name>RejectCertificateHandler</name>", config, StringComparison.Ordinal);
+        Assert.DoesNotContain("<verificationMode>none</verificationMode>", config, StringComparison.Ordinal);
+
+        using var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(server.CaFile!));
+        using var client = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(server.ClientCertificateFile!, server.ClientKeyFile);
+        Assert.True(client.HasPrivateKey);
+        Assert.Equal(ca.Subject, client.Issuer);
+        var eku = Assert.Single(client.Extensions.OfType<System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension>());
+        Assert.Equal("1.3.6.1.5.5.7.3.2", Assert.Single(eku.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>()).Value); // clientAuth
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.ClientKeyFile!));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.CaKeyFile!));
+        }
+    }
+
+    [Fact]
+    public void Constructor_RequireClientCertificateWithoutHttps_Throws()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new LocalClickHouseServer(options: new LocalClickHouseServerOptions { RequireClientCertificate = true }));
+        Assert.Contains("RequireClientCertificate needs Https", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Constructor_Https_AsksNoClientCertificate()
+    {
+        using var server = new LocalClickHouseServer(options: new LocalClickHouseServerOptions { Https = true });
+        Assert.Contains("<verificationMode>none</verificationMode>", File.ReadAllText(server.ConfigPath), StringComparison.Ordinal);
+        Assert.Null(server.ClientCertificateFile);
+    }
 }

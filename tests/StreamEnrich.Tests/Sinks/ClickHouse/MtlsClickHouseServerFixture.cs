@@ -1,0 +1,77 @@
+using System.Net.Http.Headers;
+using System.Text;
+using StreamEnrich.Sinks.ClickHouse;
+
+namespace StreamEnrich.Tests.Sinks.ClickHouse;
+
+/// <summary>
+/// A private ClickHouse server whose HTTPS listener demands a client certificate issued by its throwaway CA (mutual TLS),
+/// plus a second, unrelated CA for certificates the server must refuse. Always a local process:
+/// STREAMENRICH_CLICKHOUSE_URL does not apply. Setup queries go over plain HTTP.
+/// </summary>
+public sealed class MtlsClickHouseServerFixture : IAsyncLifetime
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private LocalClickHouseServer? _server;
+    private int _counter;
+
+    internal LocalClickHouseServer Server => _server ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary><c>https://127.0.0.1:port/</c>.</summary>
+    public Uri HttpsUrl => Server.HttpsUrl!;
+    public string CaFile => Server.CaFile!;
+
+    /// <summary>Where the tests write their certificates (inside the server's directory, deleted with it).</summary>
+    public string CertificateDirectory => Path.Combine(Server.Directory, "test-certs");
+
+    /// <summary>A CA the server does not trust, with its key.</summary>
+    public string OtherCaFile => Path.Combine(CertificateDirectory, "other-ca.pem");
+    public string OtherCaKeyFile => Path.Combine(CertificateDirectory, "other-ca.key");
+
+    public async Task InitializeAsync()
+    {
+        _server = new LocalClickHouseServer(options: new LocalClickHouseServerOptions { Https = true, RequireClientCertificate = true });
+        Directory.CreateDirectory(CertificateDirectory);
+        LocalClickHouseServer.WriteCertificates(["other.invalid"], OtherCaFile, Path.Combine(CertificateDirectory, "other-server.crt"),
+            Path.Combine(CertificateDirectory, "other-server.key"), OtherCaKeyFile);
+        await _server.StartAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>A fresh client certificate and key issued by the server's CA.</summary>
+    internal (string Cert, string Key) ClientCertificate(TestKeyFormat format = TestKeyFormat.Pkcs8) =>
+        Server.CreateClientCertificate(CertificateDirectory, $"client-{Interlocked.Increment(ref _counter)}", format);
+
+    /// <summary>A client certificate and key issued by <see cref="OtherCaFile"/>, which the server does not trust.</summary>
+    public (string Cert, string Key) UntrustedClientCertificate()
+    {
+        var name = $"untrusted-{Interlocked.Increment(ref _counter)}";
+        var cert = Path.Combine(CertificateDirectory, name + ".crt");
+        var key = Path.Combine(CertificateDirectory, name + ".key");
+        LocalClickHouseServer.WriteClientCertificate(OtherCaFile, OtherCaKeyFile, cert, key, name);
+        return (cert, key);
+    }
+
+    public async Task<string> QueryAsync(string sql)
+    {
+        using var content = new StringContent(sql, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+        using var resp = await Http.PostAsync(Server.Url, content);
+        var body = await resp.Content.ReadAsStringAsync();
+        if (!resp.IsSuccessStatusCode) throw new InvalidOperationException($"ClickHouse answered {(int)resp.StatusCode} to `{sql}`: {body}");
+        return body;
+    }
+
+    public async Task<string> CreateUniqueTableAsync(string columnsDdl)
+    {
+        var name = $"mtls_{Interlocked.Increment(ref _counter)}_{Guid.NewGuid().ToString("N")[..6]}";
+        await QueryAsync($"CREATE TABLE default.{name} ({columnsDdl}) ENGINE = Memory");
+        return name;
+    }
+
+    public Task DisposeAsync()
+    {
+        _server?.Dispose();
+        _server = null;
+        return Task.CompletedTask;
+    }
+}
