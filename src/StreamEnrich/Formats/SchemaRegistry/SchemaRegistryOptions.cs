@@ -38,8 +38,14 @@ public sealed class SchemaRegistryOptions : IValidatableOptions
     [Option("Skip TLS certificate validation (testing only).")]
     public bool TlsSkipVerify { get; set; }
 
-    [Option("CA certificate file (PEM) to trust for https, instead of the system store.")]
+    [Option("CA certificate file (PEM) to trust for https, instead of the system store; relative to the pipeline file.")]
     public string? TlsCaFile { get; set; }
+
+    /// <summary>Makes <see cref="TlsCaFile"/> absolute, a relative one taken from <paramref name="baseDirectory"/> (the pipeline file's folder).</summary>
+    public void ResolvePaths(string baseDirectory)
+    {
+        if (!string.IsNullOrEmpty(TlsCaFile)) TlsCaFile = Path.GetFullPath(Path.Combine(baseDirectory, TlsCaFile));
+    }
 
     public IReadOnlyList<Uri> Urls() =>
         [.. Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u.EndsWith('/') ? u : u + "/"))];
@@ -62,7 +68,12 @@ public sealed class SchemaRegistryOptions : IValidatableOptions
             context.Error(nameof(OutageMaxRetries), $"registry outage_max_retries must be -1 (wait forever) or at least 0, got {OutageMaxRetries}.");
         if (RetryBackoff <= TimeSpan.Zero || RetryMaxBackoff < RetryBackoff)
             context.Error(nameof(RetryBackoff), "registry retry backoff must be positive and not above the maximum backoff.");
-        if (TlsCaFile is not null && !File.Exists(TlsCaFile))
-            context.Error(nameof(TlsCaFile), $"CA file '{TlsCaFile}' does not exist.");
+        if (!string.IsNullOrEmpty(TlsCaFile))
+        {
+            var resolved = context.BaseDirectory is null ? TlsCaFile : Path.GetFullPath(Path.Combine(context.BaseDirectory, TlsCaFile));
+            if (!File.Exists(resolved))
+                context.Error(nameof(TlsCaFile), $"CA file '{TlsCaFile}'{(resolved == TlsCaFile ? "" : $" ({resolved})")} does not exist.",
+                    "Give the PEM file of the CA that issued the registry's certificate; a relative path is taken from the pipeline file's folder.");
+        }
     }
 }
