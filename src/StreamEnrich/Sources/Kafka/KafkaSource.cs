@@ -498,8 +498,14 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                 if (error.Code is ErrorCode.UnknownTopicOrPart or ErrorCode.Local_UnknownTopic)
                     _staticTopicsAnswered.Add(topic); // the brokers said it does not exist: whatever appears later is new
                 if (_missingTopicWarnings++ % 10 == 0)
-                    _logger.LogWarning("Pipeline {Pipeline}: no partitions of topic {Topic} yet: {Reason} ({Code}); checking again every {Seconds} s.{Hint}",
-                        _pipeline, topic, error.Reason, error.Code, (int)StaticRetry.TotalSeconds, Hint(error.Code));
+                {
+                    if (_staticAssigned.Any(p => p.Topic == topic))
+                        _logger.LogWarning("Pipeline {Pipeline}: could not check topic {Topic} for added partitions: {Reason} ({Code}); the assigned ones are read as before, checking again every {Seconds} s",
+                            _pipeline, topic, error.Reason, error.Code, (int)StaticRetry.TotalSeconds);
+                    else
+                        _logger.LogWarning("Pipeline {Pipeline}: no partitions of topic {Topic} yet: {Reason} ({Code}); checking again every {Seconds} s.{Hint}",
+                            _pipeline, topic, error.Reason, error.Code, (int)StaticRetry.TotalSeconds, Hint(error.Code));
+                }
                 continue;
             }
             if (_options.Partitions.Count > 0)
@@ -520,12 +526,31 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             }
         }
 
+        // A partition (or topic) the brokers did not have at an earlier check was written after the pipeline started:
+        // it starts at its committed offset, else at its first offset (start_from: latest must not skip it). Partitions
+        // found at the first answer start at the committed offset, else where start_from says.
+        long[]? committed = null;
+        if (later.Contains(true))
+        {
+            try
+            {
+                committed = _consumer.Committed(added, 10_000);
+            }
+            catch (NativeKafkaException e)
+            {
+                // Without their committed offsets the added partitions cannot be started right: forget them and look
+                // again soon; the partitions of a first answer (committed offset resolved by librdkafka) go ahead.
+                var postponed = added.Where((_, i) => later[i]).ToList();
+                foreach (var k in postponed) _staticAssigned.Remove(k);
+                _logger.LogWarning("Pipeline {Pipeline}: found {Count} added partitions ({Partitions}) but could not read their committed offsets: {Reason}; trying again in {Seconds} s",
+                    _pipeline, postponed.Count, Describe(postponed), e.Message, (int)StaticRetry.TotalSeconds);
+                added = added.Where((_, i) => !later[i]).ToList();
+                later = added.Select(_ => false).ToList();
+                missing = true; // look again soon
+            }
+        }
         if (added.Count > 0)
         {
-            // A partition (or topic) the brokers did not have at an earlier check was written after the pipeline
-            // started: it starts at its committed offset, else at its first offset (start_from: latest must not skip
-            // it). Partitions found at the first answer start at the committed offset, else where start_from says.
-            var committed = later.Contains(true) ? _consumer.Committed(added, 10_000) : null;
             var offsets = added.Select((_, i) => !later[i] ? NativeConsumer.OffsetUnset
                 : committed![i] >= 0 ? committed[i] : NativeConsumer.OffsetEarliest).ToArray();
             _rebalances++;
