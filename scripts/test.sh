@@ -20,6 +20,10 @@ checks=0
 se validate pipelines/ || checks=1
 se test pipelines/ || checks=1
 se docs --check docs/reference.md || checks=1
+# The benchmark command must keep working end to end (a small run; its numbers mean nothing here).
+if ! se bench --messages 3000 --format both --assignment static --baseline-runs 1 > "$results/bench-smoke.log" 2>&1; then
+  echo "test.sh: the bench smoke run failed:"; tail -n 30 "$results/bench-smoke.log"; checks=1
+fi
 
 set +e
 dotnet test StreamEnrich.sln -c Release --no-build -nologo \
@@ -37,6 +41,6 @@ for f in $(find "$results" -name '*.trx'); do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get notExecuted)))
 done
-[ "$checks" -eq 0 ] || echo "test.sh: a pipeline check failed (see above)"
+[ "$checks" -eq 0 ] || echo "test.sh: a pipeline, docs or bench check failed (see above)"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$checks" -eq 0 ]
