@@ -29,6 +29,22 @@ public sealed class ClickHouseServerFixtureTests(ClickHouseServerFixture server)
         Assert.Equal("2\n", await f.QueryAsync($"SELECT count() FROM default.{t}"));
     }
 
+    [Fact]
+    public async Task StartAsync_PortTakenBeforeTheServerBindsIt_PicksNewPortsAndStarts()
+    {
+        using var server = new StreamEnrich.Sinks.ClickHouse.LocalClickHouseServer();
+        var taken = server.HttpPort;
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, taken);
+        squatter.Start(); // what another process may do between picking the port and the server binding it
+
+        await server.StartAsync();
+
+        Assert.NotEqual(taken, server.HttpPort);
+        using var http = new HttpClient();
+        Assert.Equal("Ok.\n", await http.GetStringAsync(new Uri(server.Url, "ping")));
+        await server.StopAsync();
+    }
+
     private sealed class AsyncDisposer(ClickHouseServerFixture fixture) : IAsyncDisposable
     {
         public ClickHouseServerFixture Fixture => fixture;

@@ -109,13 +109,13 @@ internal sealed class LocalClickHouseServer : IDisposable
     public string Executable { get; }
     public string Directory { get; }
     public string ConfigPath { get; }
-    public int HttpPort { get; }
-    public int TcpPort { get; }
-    public int InterserverPort { get; }
+    public int HttpPort { get; private set; }
+    public int TcpPort { get; private set; }
+    public int InterserverPort { get; private set; }
     public Uri Url => new($"http://127.0.0.1:{HttpPort.ToString(CultureInfo.InvariantCulture)}/");
 
     /// <summary>The HTTPS port (null unless <see cref="LocalClickHouseServerOptions.Https"/>).</summary>
-    public int? HttpsPort { get; }
+    public int? HttpsPort { get; private set; }
 
     /// <summary><c>https://&lt;first TLS host name&gt;:&lt;port&gt;/</c> (null unless HTTPS is on).</summary>
     public Uri? HttpsUrl => HttpsPort is { } p ? new UriBuilder("https", _options.TlsHostNames[0], p, "/").Uri : null;
@@ -160,8 +160,36 @@ internal sealed class LocalClickHouseServer : IDisposable
         return null;
     }
 
-    /// <summary>Starts the server and waits until <c>GET /ping</c> answers; throws with the log tail when it does not.</summary>
+    /// <summary>
+    /// Starts the server and waits until <c>GET /ping</c> answers; throws with the log tail when it does not. The ports
+    /// are picked free when the server is created, but another process may take one before the server binds it (a
+    /// client's ephemeral port, another test's server): the first start then picks new ports and tries again, up to
+    /// three times. Read <see cref="Url"/> and the ports after the first start; later starts keep them.
+    /// </summary>
     public async Task StartAsync(TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnceAsync(timeout, ct).ConfigureAwait(false);
+                _startedOnce = true;
+                return;
+            }
+            catch (InvalidOperationException e) when (!_startedOnce && attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                HttpPort = FreePort();
+                TcpPort = FreePort();
+                InterserverPort = FreePort();
+                if (HttpsPort is not null) HttpsPort = FreePort();
+                File.WriteAllText(ConfigPath, BuildConfig());
+            }
+        }
+    }
+
+    private bool _startedOnce;
+
+    private async Task StartOnceAsync(TimeSpan? timeout, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_gate)
