@@ -400,9 +400,36 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         _bytes += value + (record.Key?.Length ?? 0);
     }
 
-    /// <summary>Every assigned partition was read to its end (its last end-of-partition event came after its last message)
-    /// and nothing read is waiting in the buffer.</summary>
-    private bool IsCaughtUp() => _buffer.Count == 0 && _atEnd.Count > 0 && _atEnd.Count >= _tracker.AssignedCount;
+    /// <summary>
+    /// Every assigned partition was read to its end and nothing read is waiting in the buffer. A partition is at its end
+    /// when its last end-of-partition event came after its last message, or when the next offset to read is the high
+    /// watermark of the last fetch response: the end-of-partition event itself only comes with the next, empty fetch
+    /// response, which the broker holds back for fetch.wait.max.ms (500 ms by default).
+    /// </summary>
+    private bool IsCaughtUp()
+    {
+        if (_buffer.Count > 0) return false;
+        var assigned = _tracker.Assigned();
+        if (assigned.Count == 0) return false;
+        Dictionary<PartitionKey, long>? building = null;
+        foreach (var key in assigned)
+        {
+            if (_atEnd.Contains(key)) continue;
+            if (building is null)
+            {
+                building = [];
+                for (var i = 0; i < _buildingCount; i++)
+                {
+                    var r = _building![i];
+                    var k = new PartitionKey(r.Topic, r.Partition);
+                    building[k] = Math.Max(building.GetValueOrDefault(k), r.Offset + 1);
+                }
+            }
+            var next = Math.Max(_positions.TryGetValue(key, out var emitted) ? emitted : -1, building.GetValueOrDefault(key, -1));
+            if (next < 0 || !_consumer.TryGetWatermarks(key, out _, out var high) || next < high) return false;
+        }
+        return true;
+    }
 
     /// <summary>An empty chunk that only says "caught up" (<see cref="RecordChunk.CaughtUp"/>).</summary>
     private void EmitCaughtUpMarker(ITargetBlock<RecordChunk> target, CancellationToken stop)

@@ -64,10 +64,10 @@ internal sealed class OffsetTracker
         return result;
     }
 
-    /// <summary>How many partitions are tracked (assigned).</summary>
-    public int AssignedCount
+    /// <summary>The partitions tracked (assigned) now.</summary>
+    public List<PartitionKey> Assigned()
     {
-        get { lock (_lock) return _partitions.Count; }
+        lock (_lock) return [.. _partitions.Keys];
     }
 
     public bool IsAssigned(PartitionKey partition)

@@ -508,6 +508,34 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task RunAsync_NoEndOfPartitionEvents_CaughtUpIsToldFromTheHighWatermark()
+    {
+        // The end-of-partition event only comes with the next, empty fetch response, which the broker holds back for
+        // fetch.wait.max.ms; the source must not need it. Here it never comes at all.
+        var topic = kafka.CreateTopic(3);
+        kafka.Produce(topic, 3, 300, Message);
+        var source = new KafkaSource(Options(topic, KafkaFixture.UniqueName("g"), chunkSize: 50,
+            properties: [("enable.partition.eof", "false"), ("fetch.wait.max.ms", "5000")]), "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 16 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var seen = 0;
+        var seenAtFirstCaughtUp = -1;
+        while (seenAtFirstCaughtUp < 0)
+        {
+            var chunk = await buffer.ReceiveAsync(Timeout);
+            seen += chunk.Count;
+            if (chunk.CaughtUp) seenAtFirstCaughtUp = seen;
+            source.Complete(chunk);
+        }
+        Assert.Equal(300, seenAtFirstCaughtUp);
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+    }
+
+    [Fact]
     public async Task RunAsync_BacklogEndsOnAFullChunk_AnEmptyChunkSaysCaughtUp()
     {
         var topic = kafka.CreateTopic(1);
