@@ -84,6 +84,27 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {what}");
     }
 
+    /// <summary>Receives (and completes) chunks until one says the source caught up; returns the records received by then.</summary>
+    private static async Task<int> RecordsUpToFirstCaughtUp(BufferBlock<RecordChunk> buffer, KafkaSource source)
+    {
+        var seen = 0;
+        while (true)
+        {
+            var chunk = await buffer.ReceiveAsync(Timeout);
+            seen += chunk.Count;
+            source.Complete(chunk);
+            if (chunk.CaughtUp) return seen;
+        }
+    }
+
+    private static async Task Stop(KafkaSource source, Task run, CancellationTokenSource stop)
+    {
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+    }
+
     private static async Task Stop(KafkaSource source, Task run, CancellationTokenSource stop, Drainer drainer)
     {
         await stop.CancelAsync();
@@ -490,21 +511,10 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 16 });
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
-        var seen = 0;
-        var seenAtFirstCaughtUp = -1;
-        while (seenAtFirstCaughtUp < 0)
-        {
-            var chunk = await buffer.ReceiveAsync(Timeout);
-            seen += chunk.Count;
-            if (chunk.CaughtUp) seenAtFirstCaughtUp = seen;
-            source.Complete(chunk);
-        }
+        var seenAtFirstCaughtUp = await RecordsUpToFirstCaughtUp(buffer, source);
         Assert.Equal(250, seenAtFirstCaughtUp); // not before the last record of both partitions
 
-        await stop.CancelAsync();
-        await run.WaitAsync(Timeout);
-        await source.CloseAsync().WaitAsync(Timeout);
-        source.Dispose();
+        await Stop(source, run, stop);
     }
 
     [Fact]
@@ -519,20 +529,9 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 16 });
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
-        var seen = 0;
-        var seenAtFirstCaughtUp = -1;
-        while (seenAtFirstCaughtUp < 0)
-        {
-            var chunk = await buffer.ReceiveAsync(Timeout);
-            seen += chunk.Count;
-            if (chunk.CaughtUp) seenAtFirstCaughtUp = seen;
-            source.Complete(chunk);
-        }
+        var seenAtFirstCaughtUp = await RecordsUpToFirstCaughtUp(buffer, source);
         Assert.Equal(300, seenAtFirstCaughtUp);
-        await stop.CancelAsync();
-        await run.WaitAsync(Timeout);
-        await source.CloseAsync().WaitAsync(Timeout);
-        source.Dispose();
+        await Stop(source, run, stop);
     }
 
     [Fact]
@@ -556,10 +555,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.Equal([false, false, false, false, false, true], chunks.Select(c => c.CaughtUp));
         await Task.Delay(300);
         Assert.Equal(0, buffer.Count); // one signal, not one per idle poll
-        await stop.CancelAsync();
-        await run.WaitAsync(Timeout);
-        await source.CloseAsync().WaitAsync(Timeout);
-        source.Dispose();
+        await Stop(source, run, stop);
     }
 
     private KafkaSourceOptions Static(string topic, string group, params int[] partitions)
