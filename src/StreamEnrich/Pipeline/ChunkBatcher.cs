@@ -16,9 +16,10 @@ internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long by
 /// <summary>
 /// Size-or-time batching as one block: collects chunks until the batch reaches <c>max_rows</c> records or
 /// <c>max_bytes</c> of payload, or its first chunk is <c>max_wait</c> old, whichever comes first; flushes what it
-/// holds when its input completes. With <c>flush_when_caught_up</c>, a batch that follows a full one is also flushed
-/// when a chunk says the source has caught up (<see cref="RecordChunk.CaughtUp"/>): the end of a backlog does not wait
-/// for <c>max_wait</c>, while a trickle (whose batches never fill) still does. Both ends are bounded, so a slow sink holds the batcher, which holds the stages.
+/// holds when its input completes. With <c>flush_when_caught_up</c>, a batch that follows a full one and holds at least
+/// a tenth of <c>max_rows</c> or <c>max_bytes</c> is also flushed when a chunk says the source has caught up
+/// (<see cref="RecordChunk.CaughtUp"/>): the end of a backlog does not wait for <c>max_wait</c>, while a trickle (whose
+/// batches never fill) still does, and a steady stream does not put a tiny part between its full ones. Both ends are bounded, so a slow sink holds the batcher, which holds the stages.
 /// Chunks are never split: a batch may exceed <c>max_rows</c> by less than one chunk.
 /// <para>
 /// With a <c>merge</c> function (the sink's), each chunk's encoded rows are appended to one buffer for the batch as the
@@ -97,7 +98,10 @@ internal sealed class ChunkBatcher
                     if (rows >= _options.MaxRows || bytes >= _options.MaxBytes || caughtUp) break;
                 }
                 var full = rows >= _options.MaxRows || bytes >= _options.MaxBytes;
-                var early = caughtUp && lastFlushFull && _options.FlushWhenCaughtUp;
+                // Only a batch of some size: in a steady stream the consumer catches up right after every full batch, and
+                // flushing then would put a tiny part between every two full ones.
+                var early = caughtUp && lastFlushFull && _options.FlushWhenCaughtUp
+                    && (rows * 10L >= _options.MaxRows || bytes * 10 >= _options.MaxBytes);
                 caughtUp = false; // the signal speaks of the rows received so far, not of later ones
                 if (pending.Count > 0 && (full || early || _time.GetElapsedTime(firstAt) >= _options.MaxWait))
                 {

@@ -143,6 +143,22 @@ public class ChunkBatcherTests
     }
 
     [Fact]
+    public async Task Batcher_CaughtUpAfterAFullBatchWithUnderATenth_WaitsForMoreOrMaxWait()
+    {
+        // A steady stream: the consumer catches up right after each full batch; a tiny part must not follow each one.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>();
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(Chunk(100));
+        await output.ReceiveAsync(TimeSpan.FromSeconds(5));
+        await batcher.Target.SendAsync(CaughtUpChunk(9));
+        await Task.Delay(300);
+        Assert.Equal(0, output.Count); // 9 rows < a tenth of max_rows
+        await batcher.Target.SendAsync(CaughtUpChunk(1)); // 10 rows: now worth a part of its own
+        Assert.Equal(10, (await output.ReceiveAsync(TimeSpan.FromSeconds(5))).Records);
+    }
+
+    [Fact]
     public async Task Batcher_EmptyCaughtUpMarker_FlushesPendingRowsAndIsNotInserted()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
