@@ -256,12 +256,13 @@ internal sealed class LocalClickHouseServer : IDisposable
         var ca = new X509Certificate2Collection();
         ca.ImportFromPemFile(CaFile!);
         using var handler = new SocketsHttpHandler();
+        X509Certificate2? client = null;
         if (ClientCertificateFile is not null)
         {
-            // SslStream on Linux cannot sign with the ephemeral key CreateFromPemFile attaches; a PKCS#12 round trip fixes that
-            using var pem = X509Certificate2.CreateFromPemFile(ClientCertificateFile, ClientKeyFile);
-            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
+            (client, _) = ClickHouseHttpClient.LoadClientCertificate(ClientCertificateFile, ClientKeyFile); // as the sink loads it
+            handler.SslOptions.ClientCertificates = [client];
         }
+        using var clientCertificate = client;
         string? lastError = null;
         handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
         {

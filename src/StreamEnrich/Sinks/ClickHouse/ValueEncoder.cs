@@ -122,7 +122,6 @@ internal abstract class ValueEncoder
         return p;
     }
 
-    /// <summary>A value as an exact decimal (integers, decimals, floats via shortest round-trip text, numeric strings).</summary>
     private static readonly double[] Pow10Double = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
     /// <summary>
@@ -149,6 +148,7 @@ internal abstract class ValueEncoder
         return false;
     }
 
+    /// <summary>A value as an exact decimal (integers, decimals, floats via shortest round-trip text, numeric strings).</summary>
     internal static bool TryGetDecimal(in Value v, out DecimalValue d, out string? error)
     {
         error = null;

@@ -14,10 +14,8 @@ internal static unsafe partial class LibRdKafka
     internal const int ConfOk = 0;
     internal const long OffsetInvalid = -1001; // RD_KAFKA_OFFSET_INVALID: start from the committed offset
     internal const int ErrPartitionEof = -191; // RD_KAFKA_RESP_ERR__PARTITION_EOF
-    internal const int ErrRevokePartitions = -174; // RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
     internal const int ErrAssignPartitions = -175; // RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
     internal const int ErrFatal = -150; // RD_KAFKA_RESP_ERR__FATAL
-    internal const int ErrNoEnt = -156; // RD_KAFKA_RESP_ERR__NOENT
     internal const long OffsetBeginning = -2; // RD_KAFKA_OFFSET_BEGINNING
 
     /// <summary>rd_kafka_message_t.</summary>
