@@ -451,6 +451,7 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
                 errors.Add(new ConfigError(at, e.Message, e.Hint));
             }
         }
+        if (target is IRelativePaths paths && baseDirectory is not null) paths.ResolvePaths(baseDirectory);
         return target;
     }
 

@@ -145,10 +145,6 @@ internal static class PipelineLoader
         var directory = Path.GetDirectoryName(Path.GetFullPath(file))!;
         var binder = new OptionsBinder(registry, errors, directory);
         var options = binder.Bind<PipelineOptions>(root, "the pipeline")!;
-        options.Sink.ResolvePaths(directory);
-        options.Format.Registry?.ResolvePaths(directory);
-        foreach (var stage in options.Stages)
-            if (stage.Options is Stages.JsonSchema.JsonSchemaStageOptions { Registry: { } stageRegistry }) stageRegistry.ResolvePaths(directory);
         options.Name ??= Path.GetFileNameWithoutExtension(file);
         if (string.IsNullOrWhiteSpace(options.Name))
             errors.Add(new ConfigError(binder.Locations.TryGetValue("name", out var at) ? at : root.Location, "the pipeline name is empty"));

@@ -215,7 +215,7 @@ public sealed class DeadLetterOptions : IValidatableOptions
 }
 
 /// <summary>The ClickHouse table a pipeline writes to.</summary>
-public sealed class ClickHouseSinkOptions : IValidatableOptions
+public sealed class ClickHouseSinkOptions : IValidatableOptions, IRelativePaths
 {
     [Option("ClickHouse HTTP(S) endpoint.", Required = true, Example = "http://localhost:8123")]
     public string Url { get; set; } = "";
@@ -274,10 +274,7 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
     [Option("https: the unencrypted PEM private key of tls_cert_file (PKCS#8 `BEGIN PRIVATE KEY`, `BEGIN RSA PRIVATE KEY` or `BEGIN EC PRIVATE KEY`), relative to the pipeline file.")]
     public string? TlsKeyFile { get; set; }
 
-    /// <summary>
-    /// Makes the TLS file paths absolute, relative ones taken from <paramref name="baseDirectory"/> (the pipeline file's
-    /// folder). The loader calls it once after binding, so every user of these options sees the resolved paths.
-    /// </summary>
+    /// <summary>Makes the TLS file paths absolute, relative ones taken from <paramref name="baseDirectory"/> (the pipeline file's folder).</summary>
     public void ResolvePaths(string baseDirectory)
     {
         TlsCaFile = Resolve(baseDirectory, TlsCaFile);
@@ -285,8 +282,7 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions
         TlsKeyFile = Resolve(baseDirectory, TlsKeyFile);
     }
 
-    private static string? Resolve(string? baseDirectory, string? path) =>
-        string.IsNullOrEmpty(path) ? path : Path.GetFullPath(baseDirectory is null ? path : Path.Combine(baseDirectory, path));
+    private static string? Resolve(string? baseDirectory, string? path) => RelativePaths.Resolve(baseDirectory, path);
 
     public void Validate(OptionsValidationContext context)
     {

@@ -6,7 +6,7 @@ namespace StreamEnrich.Formats.SchemaRegistry;
 /// How to reach a Confluent-compatible Schema Registry: the <c>registry:</c> section of <c>format</c> and of the
 /// <c>json_schema</c> stage (one options class, so both are written, validated and documented the same way).
 /// </summary>
-public sealed class SchemaRegistryOptions : IValidatableOptions
+public sealed class SchemaRegistryOptions : IValidatableOptions, IRelativePaths
 {
     [Option("Registry base URL; several, comma-separated, are tried in turn on transient failures.", Required = true, Example = "http://localhost:8081")]
     public string Url { get; set; } = "";
@@ -42,10 +42,7 @@ public sealed class SchemaRegistryOptions : IValidatableOptions
     public string? TlsCaFile { get; set; }
 
     /// <summary>Makes <see cref="TlsCaFile"/> absolute, a relative one taken from <paramref name="baseDirectory"/> (the pipeline file's folder).</summary>
-    public void ResolvePaths(string baseDirectory)
-    {
-        if (!string.IsNullOrEmpty(TlsCaFile)) TlsCaFile = Path.GetFullPath(Path.Combine(baseDirectory, TlsCaFile));
-    }
+    public void ResolvePaths(string baseDirectory) => TlsCaFile = RelativePaths.Resolve(baseDirectory, TlsCaFile);
 
     public IReadOnlyList<Uri> Urls() =>
         [.. Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u.EndsWith('/') ? u : u + "/"))];
@@ -70,7 +67,7 @@ public sealed class SchemaRegistryOptions : IValidatableOptions
             context.Error(nameof(RetryBackoff), "registry retry backoff must be positive and not above the maximum backoff.");
         if (!string.IsNullOrEmpty(TlsCaFile))
         {
-            var resolved = context.BaseDirectory is null ? TlsCaFile : Path.GetFullPath(Path.Combine(context.BaseDirectory, TlsCaFile));
+            var resolved = RelativePaths.Resolve(context.BaseDirectory, TlsCaFile)!;
             if (!File.Exists(resolved))
                 context.Error(nameof(TlsCaFile), $"CA file '{TlsCaFile}'{(resolved == TlsCaFile ? "" : $" ({resolved})")} does not exist.",
                     "Give the PEM file of the CA that issued the registry's certificate; a relative path is taken from the pipeline file's folder.");
