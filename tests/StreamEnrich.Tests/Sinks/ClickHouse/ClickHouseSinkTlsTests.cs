@@ -229,13 +229,14 @@ public sealed class ClickHouseSinkTlsTests(TlsClickHouseServerFixture server) : 
         using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // accepts, never answers
         silent.Start();
         var url = new Uri($"https://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}/");
-        using var sink = new ClickHouseSink(Options(url, "t", o => o.Timeout = TimeSpan.FromSeconds(1)), new ListLogger(), TimeProvider.System);
+        // Connect timeout = half the request timeout: 2 s against 4 s leaves a loaded machine room to fire the first one first.
+        using var sink = new ClickHouseSink(Options(url, "t", o => o.Timeout = TimeSpan.FromSeconds(4)), new ListLogger(), TimeProvider.System);
         var started = System.Diagnostics.Stopwatch.StartNew();
 
         var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.PrepareAsync(CancellationToken.None));
 
-        Assert.InRange(started.Elapsed.TotalSeconds, 0.4, 5);
-        Assert.Contains($"Cannot connect to ClickHouse at {url}: no TLS session within 0.5s.", e.Message, StringComparison.Ordinal);
+        Assert.InRange(started.Elapsed.TotalSeconds, 1.9, 20);
+        Assert.Contains($"Cannot connect to ClickHouse at {url}: no TLS session within 2s.", e.Message, StringComparison.Ordinal);
         Assert.Contains("Check that the port in sink.url serves https", e.Message, StringComparison.Ordinal);
     }
 
