@@ -339,6 +339,9 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         try
         {
             var firstNew = _buffer.Count;
+            // A batch holds runs of messages of one partition: leave _atEnd alone while the partition stays the same.
+            string? runTopic = null;
+            var runPartition = -1;
             for (var i = 0; i < n; i++)
             {
                 var m = _consumer[i];
@@ -348,6 +351,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                     {
                         var key = new PartitionKey(m.Topic, m.Partition);
                         if (_tracker.IsAssigned(key)) _atEnd.Add(key);
+                        runPartition = -1; // a message after this event must take the partition out again
                         continue;
                     }
                     var e = m.GetError();
@@ -357,7 +361,12 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                         _pipeline, e.Reason, e.Code, Hint(e.Code));
                     continue;
                 }
-                if (_atEnd.Count > 0) _atEnd.Remove(new PartitionKey(m.Topic, m.Partition));
+                if (_atEnd.Count > 0 && (m.Partition != runPartition || !ReferenceEquals(m.Topic, runTopic)))
+                {
+                    runTopic = m.Topic;
+                    runPartition = m.Partition;
+                    _atEnd.Remove(new PartitionKey(runTopic, runPartition));
+                }
                 if (!keep) continue;
                 var record = _newRecord!();
                 record.Topic = m.Topic;
