@@ -44,7 +44,13 @@ internal static class BenchCommand
         var logLevel = cmd.Option("log-level");
         var keep = cmd.Flag("keep");
         var assignment = cmd.Option("assignment") ?? "both";
+        // Repeats each StreamEnrich run (the fastest counts, as for the baseline). --variant K=V[,K=V] adds, to every
+        // repetition, a run with those environment variables set (runtime knobs, ${ENV} in the pipeline), so an A/B
+        // comparison alternates within one invocation instead of across noisy ones.
+        var runs = (int)cmd.LongOption("runs", 1);
+        var variant = ParseVariant(cmd.Option("variant"));
         cmd.EnsureAllUsed();
+        if (runs is < 1 or > 20) throw new UsageException($"--runs must be between 1 and 20, got {runs}");
         if (assignment is not ("group" or "static" or "both")) throw new UsageException($"--assignment must be group, static or both, got '{assignment}'");
         string[] modes = assignment == "both" ? ["group", "static"] : [assignment];
         if (format is not ("json" or "avro" or "both")) throw new UsageException($"--format must be json, avro or both, got '{format}'");
@@ -76,6 +82,9 @@ internal static class BenchCommand
             var broker = StartSelf(["kafka-mock", "--topic", topics, "--bootstrap-file", bootstrapFile], new Dictionary<string, string>(), Path.Combine(dir, "broker.log"));
             children.Add(broker);
             var brokers = await WaitForFileAsync(bootstrapFile, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            // CPU time per process over each run: on a machine whose cores are all busy this is steadier than the
+            // wall time, and it shows where the time goes (StreamEnrich vs ClickHouse vs the broker).
+            var meter = new CpuMeter(("ClickHouse", clickhouse.ProcessId ?? 0), ("broker", broker.Id));
 
             var usersFile = Path.Combine(dir, "users.csv");
             SampleEvents.WriteUsersCsv(usersFile, users);
@@ -99,11 +108,12 @@ internal static class BenchCommand
             }
             if (runJson)
                 foreach (var mode in modes)
-                {
-                    var r = await MeasureAsync($"streamenrich JSON, {mode} (rename+timestamp+cast+filter+lookup)", "JSON", mode, pipelineFile, jsonProduced!, messages, partitions, sql, ch, env, dir, $"streamenrich-json-{mode}.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
-                    results.Add(r);
-                    exit |= r.ExitCode;
-                }
+                    foreach (var (extra, label) in Repetitions(runs, variant))
+                    {
+                        var r = await MeasureAsync($"streamenrich JSON, {mode}{label} (rename+timestamp+cast+filter+lookup)", "JSON", mode, label, pipelineFile, jsonProduced!, messages, partitions, sql, ch, Merge(env, extra), dir, $"streamenrich-json-{mode}{LogSuffix(label)}.log", pollInterval, logLevel, children, meter, signals.Abort).ConfigureAwait(false);
+                        results.Add(r);
+                        exit |= r.ExitCode;
+                    }
             if (runAvro)
             {
                 // The schema is served by a registry inside this process (GET /schemas/ids/{id}), as a real one would.
@@ -114,11 +124,12 @@ internal static class BenchCommand
                 avroProduced = await ProduceAsync(brokers, AvroTopic, messages, partitions, (g, i) => g.NextAvro(i, schemaId)).ConfigureAwait(false);
                 Console.WriteLine($"bench: produced in {avroProduced.Elapsed.TotalSeconds:F1} s ({avroProduced.Bytes / (double)messages:F0} B/message avg)");
                 foreach (var mode in modes)
-                {
-                    var r = await MeasureAsync($"streamenrich Avro, {mode} (same stages, same table)", "Avro", mode, avroPipelineFile, avroProduced, messages, partitions, sql, ch, env, dir, $"streamenrich-avro-{mode}.log", pollInterval, logLevel, children, signals.Abort).ConfigureAwait(false);
-                    results.Add(r);
-                    exit |= r.ExitCode;
-                }
+                    foreach (var (extra, label) in Repetitions(runs, variant))
+                    {
+                        var r = await MeasureAsync($"streamenrich Avro, {mode}{label} (same stages, same table)", "Avro", mode, label, avroPipelineFile, avroProduced, messages, partitions, sql, ch, Merge(env, extra), dir, $"streamenrich-avro-{mode}{LogSuffix(label)}.log", pollInterval, logLevel, children, meter, signals.Abort).ConfigureAwait(false);
+                        results.Add(r);
+                        exit |= r.ExitCode;
+                    }
                 Console.WriteLine($"bench: the embedded schema registry answered {registry.Requests} request(s)");
             }
 
@@ -135,22 +146,30 @@ internal static class BenchCommand
                 {
                     await ch.ExecuteAsync("DROP TABLE IF EXISTS bench_raw").ConfigureAwait(false);
                     await ch.ExecuteAsync("CREATE TABLE bench_raw (ts String, user_id String, session String, event String, url String, ip String, ua String, price Float64, tags Array(String)) ENGINE = MergeTree ORDER BY tuple()").ConfigureAwait(false);
+                    await JitQuietAsync(signals.Abort).ConfigureAwait(false);
                     var b0 = Stopwatch.GetTimestamp();
-                    var shell = $"kcat -C -b {brokers} -t {Topic} -o beginning -e -q | clickhouse-client --host 127.0.0.1 --port {clickhouse.TcpPort.ToString(CultureInfo.InvariantCulture)} --query 'INSERT INTO bench_raw FORMAT JSONEachRow'";
+                    // `times` prints the CPU time of the shell's children (kcat and clickhouse-client) on its last line.
+                    var shell = $"set -o pipefail; kcat -C -b {brokers} -t {Topic} -o beginning -e -q | clickhouse-client --host 127.0.0.1 --port {clickhouse.TcpPort.ToString(CultureInfo.InvariantCulture)} --query 'INSERT INTO bench_raw FORMAT JSONEachRow'; rc=$?; times >&2; exit $rc";
+                    var cpuBefore = meter.Read();
                     using var proc = Process.Start(new ProcessStartInfo("bash", ["-c", shell]) { RedirectStandardError = true })!;
                     var errTask = proc.StandardError.ReadToEndAsync();
                     await proc.WaitForExitAsync(signals.Abort).ConfigureAwait(false);
                     var err = await errTask.ConfigureAwait(false);
                     var bSeconds = Stopwatch.GetElapsedTime(b0).TotalSeconds;
+                    var cpu = meter.Since(cpuBefore);
+                    (err, var clientCpu) = CpuMeter.ParseTimes(err);
+                    cpu.Insert(0, ("kcat + clickhouse-client", clientCpu));
                     var bCount = long.Parse((await ch.QueryAsync("SELECT count() FROM bench_raw").ConfigureAwait(false)).Trim(), CultureInfo.InvariantCulture);
                     if (proc.ExitCode != 0 || bCount != messages)
                         Console.WriteLine($"bench: baseline problem: exit {proc.ExitCode}, {bCount} rows; {err.Trim()}");
                     baselineTimes.Add(bSeconds);
-                    var result = new Result("kcat | clickhouse-client JSONEachRow (no enrichment)", bCount, bSeconds, 0, double.NaN, double.NaN, proc.ExitCode);
+                    var result = new Result("kcat | clickhouse-client JSONEachRow (no enrichment)", bCount, bSeconds, 0, double.NaN, double.NaN, proc.ExitCode) { Cpu = cpu };
                     if (baseline is null || result.Seconds < baseline.Seconds || result.ExitCode != 0) baseline = result;
                     if (result.ExitCode != 0) break;
                 }
             }
+            var allRuns = results;
+            results = results.GroupBy(r => r.Name).Select(g => g.MinBy(r => r.Seconds)! with { ExitCode = g.Aggregate(0, (e, r) => e | r.ExitCode) }).ToList();
             Console.WriteLine();
             Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, ClickHouse {chVersion}, librdkafka mock broker");
             Console.WriteLine($"{"",-62} {"rows",10} {"seconds",8} {"rows/s",10} {"peak RSS",9} {"p50 lat",8} {"p99 lat",8} {"steady rows/s",14}");
@@ -160,15 +179,20 @@ internal static class BenchCommand
             if (baselineTimes.Count > 1)
                 Console.WriteLine($"baseline: fastest of {baselineTimes.Count} runs ({string.Join(", ", baselineTimes.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))} s); the ratios use it.");
             Console.WriteLine("steady rows/s: from the first row queryable to the last (no process start, no group join).");
+            if (runs > 1)
+                foreach (var g in allRuns.GroupBy(r => r.Name))
+                    Console.WriteLine($"{g.Key}: fastest of {g.Count()} runs ({string.Join(", ", g.Select(r => r.Seconds.ToString("F2", CultureInfo.InvariantCulture)))} s; median {Median(g.Select(r => r.Seconds)):F2} s)");
+            foreach (var r in results.Append(baseline).Where(r => r is { Cpu.Count: > 0 }))
+                Console.WriteLine($"{r!.Name}: CPU seconds during the run: {string.Join(", ", r.Cpu.Select(c => $"{c.Process} {c.Seconds:F2}"))}; total {r.Cpu.Sum(c => c.Seconds):F2} of {Environment.ProcessorCount * r.Seconds:F2} available ({Environment.ProcessorCount} cores x {r.Seconds:F2} s)");
             foreach (var r in results.Where(r => !double.IsNaN(r.AssignedAfterSeconds)))
-                Console.WriteLine($"{r.Name}: partitions assigned {r.AssignedAfterSeconds:F2} s after the process started ({(r.Mode == "group" ? "start-up + consumer group join" : "start-up")}); " +
+                Console.WriteLine($"{r.Name}: partitions assigned {r.AssignedAfterSeconds:F2} s after the process started ({(r.Mode.StartsWith("group", StringComparison.Ordinal) ? "start-up + consumer group join" : "start-up")}); " +
                     $"{r.RowsPerSecondAfterAssignment:N0} rows/s from then to the last row queryable");
             if (baseline != null)
                 foreach (var r in results)
                 {
                     var label = $"{r.Format}, {r.Mode}";
                     Console.WriteLine($"ratio {label} / baseline rows/s, end to end: {r.RowsPerSecond / baseline.RowsPerSecond:F2}x (target >= 1.5x)");
-                    if (!double.IsNaN(r.AssignedAfterSeconds) && r.Mode == "group")
+                    if (!double.IsNaN(r.AssignedAfterSeconds) && r.Mode.StartsWith("group", StringComparison.Ordinal))
                         Console.WriteLine($"ratio {label} from partition assignment / baseline end to end (kcat -C joins no group): {r.RowsPerSecondAfterAssignment / baseline.RowsPerSecond:F2}x");
                     if (!double.IsNaN(r.SteadySeconds))
                         Console.WriteLine($"ratio {label} steady state / baseline end to end: {r.Rows / r.SteadySeconds / baseline.RowsPerSecond:F2}x");
@@ -180,6 +204,7 @@ internal static class BenchCommand
             foreach (var r in results)
             {
                 Console.WriteLine($"{r.Name}: RSS over time: {r.RssTrail}");
+                Console.WriteLine($"{r.Name}: CPU over time, % of the machine as streamenrich/{string.Join("/", r.Cpu.Skip(1).Select(c => c.Process))}: {r.CpuTrail}");
                 Console.WriteLine($"{r.Name}: log (last lines):");
                 foreach (var line in File.ReadLines(Path.Combine(dir, r.LogFile)).TakeLast(logLevel == "debug" ? 60 : 12)) Console.WriteLine("  " + line);
             }
@@ -189,6 +214,7 @@ internal static class BenchCommand
                 {
                     messages, partitions, users, format, clickhouse = chVersion, cores = Environment.ProcessorCount,
                     runs = results.Select(r => new { result = r, steadyRowsPerSecond = r.Rows / r.SteadySeconds }),
+                    allRuns = allRuns.Select(r => new { r.Name, r.Seconds, r.PeakRssBytes, r.CpuSeconds }),
                     baseline,
                 }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals })).ConfigureAwait(false);
             }
@@ -216,8 +242,8 @@ internal static class BenchCommand
     /// One StreamEnrich run: a fresh web_events table, `streamenrich run` as a child process, polled until every
     /// expected row is queryable; rows/s, peak RSS, produce-to-queryable latency.
     /// </summary>
-    private static async Task<Result> MeasureAsync(string name, string format, string mode, string pipelineFile, Produced produced, int messages, int partitions, string sql,
-        ClickHouseQueries ch, Dictionary<string, string> baseEnv, string dir, string logFile, TimeSpan pollInterval, string? logLevel, List<Process> children, CancellationToken abort)
+    private static async Task<Result> MeasureAsync(string name, string format, string mode, string label, string pipelineFile, Produced produced, int messages, int partitions, string sql,
+        ClickHouseQueries ch, Dictionary<string, string> baseEnv, string dir, string logFile, TimeSpan pollInterval, string? logLevel, List<Process> children, CpuMeter meter, CancellationToken abort)
     {
         abort.ThrowIfCancellationRequested();
         // Every run reads the whole backlog: a group of its own (no committed offsets), and the assignment mode.
@@ -236,6 +262,8 @@ internal static class BenchCommand
             _ = await ch.QueryAsync(CountQuery).ConfigureAwait(false);
             _ = await ch.QueryAsync("SELECT kafka_partition, max(kafka_offset) FROM web_events GROUP BY kafka_partition FORMAT TabSeparated").ConfigureAwait(false);
         }
+        await JitQuietAsync(abort).ConfigureAwait(false);
+        var cpuBefore = meter.Read();
         var started = Stopwatch.GetTimestamp();
         // When the consumer group handed out the partitions (the "assigned" log line): the broker's join delay is
         // reported apart from the rest, since the baseline (kcat -C) reads without a group.
@@ -256,6 +284,11 @@ internal static class BenchCommand
         double firstRowAt = double.NaN;
         var lastOffsetsAt = Stopwatch.GetTimestamp();
         var rssSamples = new List<(double Seconds, long Rss)>();
+        // CPU per process over time (half-second steps): shows start-up, stalls and the tail where the machine idles.
+        var cpuTrail = new List<string>();
+        var cpuStepAt = Stopwatch.GetTimestamp();
+        var cpuStepBefore = meter.Read();
+        var runCpuBefore = CpuMeter.Seconds(run.Id);
         while (count < expectedRows)
         {
             if (run.HasExited) throw new InvalidOperationException($"streamenrich exited with code {run.ExitCode} before all rows arrived; see {Path.Combine(dir, logFile)}");
@@ -263,6 +296,8 @@ internal static class BenchCommand
             (rss, var hwm) = ReadRss(run.Id);
             peakRss = Math.Max(peakRss, Math.Max(rss, hwm));
             rssSamples.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, rss));
+            if (Stopwatch.GetElapsedTime(cpuStepAt) >= TimeSpan.FromMilliseconds(500))
+                cpuTrail.Add(CpuStep(ref cpuStepAt, ref cpuStepBefore, ref runCpuBefore, run.Id, meter, started));
             // The row count comes from the active parts' metadata (no data read, so the measurement costs ClickHouse
             // almost nothing); the per-partition offsets for the latencies are read every poll interval and at the end.
             count = long.Parse((await ch.QueryAsync(CountQuery).ConfigureAwait(false)).Trim() is { Length: > 0 } c ? c : "0", CultureInfo.InvariantCulture);
@@ -290,6 +325,8 @@ internal static class BenchCommand
             if (count < expectedRows) await Task.Delay(CountInterval, abort).ConfigureAwait(false);
         }
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var cpu = meter.Since(cpuBefore);
+        cpu.Insert(0, ("streamenrich", CpuMeter.Seconds(run.Id)));
         var assignedSeconds = Interlocked.Read(ref assignedAt) is var a and > 0 ? (a - started) / (double)Stopwatch.Frequency : double.NaN;
         (_, var finalHwm) = ReadRss(run.Id);
         peakRss = Math.Max(peakRss, finalHwm);
@@ -301,13 +338,50 @@ internal static class BenchCommand
         return new Result(name, expectedRows, seconds, peakRss, Percentile(latencies, 0.5), Percentile(latencies, 0.99), exit)
         {
             Format = format,
-            Mode = mode,
+            Mode = mode + label,
             // Less than one poll interval between the first and the last row seen means too few rows to tell.
             SteadySeconds = seconds - firstRowAt >= 0.2 ? seconds - firstRowAt : double.NaN,
             AssignedAfterSeconds = assignedSeconds,
             LogFile = logFile,
             RssTrail = rssTrail,
+            Cpu = cpu,
+            CpuTrail = string.Join(" ", cpuTrail),
         };
+    }
+
+    /// <summary>
+    /// Waits until this process has stopped compiling (no method JIT-compiled for 300 ms, at most 5 s). Producing the
+    /// backlog leaves many methods due for their optimised re-compilation; done on a background thread while the
+    /// measured process runs, it took about 5% of the machine's CPU from it (perf).
+    /// </summary>
+    private static async Task JitQuietAsync(CancellationToken abort)
+    {
+        var deadline = Stopwatch.GetTimestamp() + 5 * Stopwatch.Frequency;
+        var count = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var quietSince = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(50, abort).ConfigureAwait(false);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != count) { count = now; quietSince = Stopwatch.GetTimestamp(); }
+            else if (Stopwatch.GetElapsedTime(quietSince) >= TimeSpan.FromMilliseconds(300)) return;
+        }
+    }
+
+    /// <summary>One step of the CPU trail: each process's share of the machine since the last step, e.g. "1.5s:62/30/5".</summary>
+    private static string CpuStep(ref long stepAt, ref double[] before, ref double runBefore, int runPid, CpuMeter meter, long started)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var capacity = Stopwatch.GetElapsedTime(stepAt, now).TotalSeconds * Environment.ProcessorCount;
+        var others = meter.Read();
+        var run = CpuMeter.Seconds(runPid);
+        var previous = before;
+        var shares = new[] { run - runBefore }.Concat(others.Select((v, i) => v - previous[i])).Select(v => Math.Round(100 * v / capacity).ToString("F0", CultureInfo.InvariantCulture));
+        var text = $"{Stopwatch.GetElapsedTime(started, now).TotalSeconds:F1}s:{string.Join("/", shares)}";
+        stepAt = now;
+        before = others;
+        runBefore = run;
+        return text;
     }
 
     /// <summary>Rows in the active parts of web_events: what a SELECT sees, read from the parts' metadata.</summary>
@@ -331,6 +405,11 @@ internal static class BenchCommand
         public string Mode { get; init; } = "";
         [System.Text.Json.Serialization.JsonIgnore] public string LogFile { get; init; } = "";
         [System.Text.Json.Serialization.JsonIgnore] public string RssTrail { get; init; } = "";
+        [System.Text.Json.Serialization.JsonIgnore] public string CpuTrail { get; init; } = "";
+        /// <summary>CPU seconds (user + system) per process during the run.</summary>
+        [System.Text.Json.Serialization.JsonIgnore] public List<(string Process, double Seconds)> Cpu { get; init; } = [];
+        [System.Text.Json.Serialization.JsonPropertyName("cpuSeconds")]
+        public Dictionary<string, double> CpuSeconds => Cpu.ToDictionary(c => c.Process, c => Math.Round(c.Seconds, 2));
     }
 
     private sealed record Produced(TimeSpan Elapsed, long Bytes, int Heartbeats, List<(long Offset, long TimestampMs)>[] TimesByPartition);
@@ -399,6 +478,47 @@ internal static class BenchCommand
         static long ParseKb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 
+    private static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    /// <summary>--variant K=V[,K=V]: environment variables for the variant run; null when not given.</summary>
+    internal static Dictionary<string, string>? ParseVariant(string? text)
+    {
+        if (text is null) return null;
+        var env = new Dictionary<string, string>();
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"--variant takes NAME=VALUE pairs separated by commas, got '{pair}'");
+            env[pair[..eq]] = pair[(eq + 1)..];
+        }
+        if (env.Count == 0) throw new UsageException("--variant needs at least one NAME=VALUE pair");
+        return env;
+    }
+
+    /// <summary>The runs of one mode, in order: each repetition runs the pipeline as is, then the variant (if any).</summary>
+    private static IEnumerable<(Dictionary<string, string>? Extra, string Label)> Repetitions(int runs, Dictionary<string, string>? variant)
+    {
+        for (var i = 0; i < runs; i++)
+        {
+            yield return (null, "");
+            if (variant != null) yield return (variant, " + " + string.Join(",", variant.Select(kv => $"{kv.Key}={kv.Value}")));
+        }
+    }
+
+    private static Dictionary<string, string> Merge(Dictionary<string, string> env, Dictionary<string, string>? extra)
+    {
+        if (extra is null) return env;
+        var merged = new Dictionary<string, string>(env);
+        foreach (var (k, v) in extra) merged[k] = v;
+        return merged;
+    }
+
+    private static string LogSuffix(string label) => label.Length == 0 ? "" : "-variant";
+
     private static double Percentile(List<double> sorted, double q) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
 
@@ -456,4 +576,54 @@ internal static class BenchCommand
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
+}
+
+/// <summary>CPU time (user + system) of processes, from /proc/PID/stat (Linux).</summary>
+internal sealed class CpuMeter(params (string Name, int Pid)[] processes)
+{
+
+    public double[] Read() => processes.Select(p => Seconds(p.Pid)).ToArray();
+
+    /// <summary>CPU seconds each process used since <paramref name="before"/>.</summary>
+    public List<(string Process, double Seconds)> Since(double[] before) =>
+        processes.Select((p, i) => (p.Name, Seconds(p.Pid) - before[i])).ToList();
+
+    /// <summary>utime + stime of the process (0 when it is gone or the platform has no /proc).</summary>
+    public static double Seconds(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture)) / (double)ClockTicks;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Splits bash's `times` output (its last two lines) off <paramref name="stderr"/>; returns the rest and the children's CPU seconds.</summary>
+    public static (string Remaining, double ChildSeconds) ParseTimes(string stderr)
+    {
+        var lines = stderr.TrimEnd().Split('\n');
+        if (lines.Length < 2) return (stderr, double.NaN);
+        var children = lines[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (children.Length != 2 || !TryDuration(children[0], out var user) || !TryDuration(children[1], out var sys)) return (stderr, double.NaN);
+        return (string.Join('\n', lines[..^2]), user + sys);
+
+        static bool TryDuration(string s, out double seconds)
+        {
+            // e.g. 0m1.234s
+            seconds = 0;
+            var m = s.IndexOf('m');
+            return m > 0 && s.EndsWith('s') && int.TryParse(s[..m], CultureInfo.InvariantCulture, out var min)
+                && double.TryParse(s[(m + 1)..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var sec)
+                && (seconds = min * 60 + sec) >= 0;
+        }
+    }
+
+    // sysconf(_SC_CLK_TCK) is 100 on every Linux architecture .NET runs on.
+    private const int ClockTicks = 100;
 }

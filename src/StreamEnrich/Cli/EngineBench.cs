@@ -46,7 +46,8 @@ internal static class EngineBench
                 runs.Add(("Avro", Load(avroPipelineFile, registry), [.. Enumerable.Range(0, messages).Select(i => (byte[]?)gen.NextAvro(i, schemaId))]));
             }
             Console.WriteLine($"engine-only: {messages:N0} events in memory ({string.Join(", ", runs.Select(r => $"{r.Format} {r.Payloads.Average(p => p!.Length):F0} B avg"))}), parallelism {runs[0].Pipeline.Options.Parallelism}, {Environment.ProcessorCount} cores");
-            Console.WriteLine($"  {"",-40} {string.Join(" ", runs.Select(r => $"{r.Format + " msg/s",14}"))}");
+            // CPU time and managed allocation per message are steadier than msg/s on a shared machine.
+            Console.WriteLine($"  {"",-40} {string.Join(" ", runs.Select(r => $"{r.Format + " msg/s",14} {"CPU µs/msg",11} {"alloc B/msg",12}"))}");
             foreach (var mode in new[] { Mode.Decode, Mode.Stages, Mode.Encode, Mode.Gzip })
             {
                 var cells = new List<string>();
@@ -54,8 +55,8 @@ internal static class EngineBench
                 {
                     for (var round = 0; round < 2; round++) // the first round warms up the JIT
                     {
-                        var (seconds, rows) = await RunOnceAsync(pipeline, registry, loggers, payloads, mode, ct).ConfigureAwait(false);
-                        if (round == 1) cells.Add($"{messages / seconds,14:N0}");
+                        var (seconds, rows, cpu, alloc) = await RunOnceAsync(pipeline, registry, loggers, payloads, mode, ct).ConfigureAwait(false);
+                        if (round == 1) cells.Add($"{messages / seconds,14:N0} {cpu.TotalMicroseconds / messages,11:F2} {alloc / (double)messages,12:F0}");
                         if (round == 1 && rows == 0) throw new InvalidOperationException($"{pipeline.Name}: no rows came out of the {Describe(mode)} run; the events do not fit the pipeline");
                     }
                 }
@@ -88,7 +89,7 @@ internal static class EngineBench
         _ => "decode + stages + RowBinary + gzip",
     };
 
-    private static async Task<(double Seconds, long Rows)> RunOnceAsync(LoadedPipeline pipeline, StageRegistry registry, ILoggerFactory loggers,
+    private static async Task<(double Seconds, long Rows, TimeSpan Cpu, long Allocated)> RunOnceAsync(LoadedPipeline pipeline, StageRegistry registry, ILoggerFactory loggers,
         List<byte[]?> payloads, Mode mode, CancellationToken ct)
     {
         var o = pipeline.Options;
@@ -106,9 +107,11 @@ internal static class EngineBench
         var settings = new RunnerSettings(pipeline.Name, o.Parallelism, o.Sink.InsertConcurrency, o.Batch, OnError.DeadLetter, TimeSpan.Zero);
         var runner = new PipelineRunner(settings, plan, source, rowSink, new DiscardingDeadLetters(), loggers.CreateLogger("bench"), TimeProvider.System);
         GC.Collect();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
         var sw = Stopwatch.StartNew();
         await runner.RunAsync(CancellationToken.None, ct).ConfigureAwait(false);
-        return (sw.Elapsed.TotalSeconds, rowSink.Rows);
+        return (sw.Elapsed.TotalSeconds, rowSink.Rows, Process.GetCurrentProcess().TotalProcessorTime - cpu0, GC.GetTotalAllocatedBytes(precise: true) - alloc0);
     }
 
     private sealed class EncodingSink(ClickHouseSink sink, Mode mode) : IRowSink

@@ -145,6 +145,8 @@ internal sealed class LocalClickHouseServer : IDisposable
     public string LogPath => Path.Combine(Directory, "log", "clickhouse-server.log");
     public string ErrorLogPath => Path.Combine(Directory, "log", "clickhouse-server.err.log");
     public bool IsRunning { get { lock (_gate) return _process is { HasExited: false }; } }
+    /// <summary>The running server's process id (null when it is not running); the benchmark reads its CPU time.</summary>
+    public int? ProcessId { get { lock (_gate) return _process is { HasExited: false } p ? p.Id : null; } }
 
     /// <summary>The server binary: <c>$STREAMENRICH_CLICKHOUSE_SERVER</c>, a known location, or <c>clickhouse-server</c> on PATH.</summary>
     public static string? FindExecutable()
