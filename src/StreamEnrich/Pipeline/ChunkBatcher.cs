@@ -50,6 +50,13 @@ internal sealed class ChunkBatcher
     /// <summary>Completes when the input completed and the last batch was handed on (or faults with the cause).</summary>
     public Task Completion { get; }
 
+    /// <summary>
+    /// How long, in total, a full batch waited for the insert block to take it (every insert slot busy): ClickHouse,
+    /// not the stages, set the pace for that time.
+    /// </summary>
+    public TimeSpan WaitedForInsert => TimeSpan.FromTicks(Interlocked.Read(ref _waitedForInsertTicks));
+    private long _waitedForInsertTicks;
+
     private async Task RunAsync(CancellationToken ct)
     {
         var pending = new List<RecordChunk>();
@@ -127,7 +134,14 @@ internal sealed class ChunkBatcher
 
     private async Task FlushAsync(List<RecordChunk> chunks, int rows, long bytes, EncodedRows? merged, CancellationToken ct)
     {
-        if (!await _output.SendAsync(new InsertBatch(chunks, rows, bytes, merged), ct).ConfigureAwait(false))
+        var send = _output.SendAsync(new InsertBatch(chunks, rows, bytes, merged), ct);
+        if (!send.IsCompleted)
+        {
+            var started = _time.GetTimestamp();
+            try { await send.ConfigureAwait(false); }
+            finally { Interlocked.Add(ref _waitedForInsertTicks, _time.GetElapsedTime(started).Ticks); }
+        }
+        if (!await send.ConfigureAwait(false))
             throw new InvalidOperationException("The insert stage stopped accepting batches.");
     }
 }

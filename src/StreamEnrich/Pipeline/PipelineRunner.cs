@@ -138,7 +138,7 @@ internal sealed partial class PipelineRunner
         _ = batcher.Completion.ContinueWith(OnFault, TaskScheduler.Default);
         _ = insert.Completion.ContinueWith(OnFault, TaskScheduler.Default);
 
-        using var status = StartStatusLog(ct);
+        using var status = StartStatusLog(batcher, ct);
         var sourceTask = Task.Run(() => _source.RunAsync(decode, _pool.Rent, stopSource.Token), CancellationToken.None);
         _ = sourceTask.ContinueWith(OnFault, TaskScheduler.Default);
 
@@ -252,12 +252,13 @@ internal sealed partial class PipelineRunner
     internal static string Describe(Record r) =>
         $"message {r.Topic}[{r.Partition.ToString(CultureInfo.InvariantCulture)}]@{r.Offset.ToString(CultureInfo.InvariantCulture)} failed in '{r.FailedStage}': {r.FailureReason}";
 
-    private IDisposable StartStatusLog(CancellationToken ct)
+    private IDisposable StartStatusLog(ChunkBatcher batcher, CancellationToken ct)
     {
         if (_settings.StatusInterval <= TimeSpan.Zero) return new CancellationTokenRegistration();
         var previous = Metrics.Take();
         var previousAt = _time.GetTimestamp();
         var previousGcPause = GC.GetTotalPauseDuration();
+        var previousInsertWait = batcher.WaitedForInsert;
         return _time.CreateTimer(_ =>
         {
             if (ct.IsCancellationRequested) return;
@@ -265,21 +266,25 @@ internal sealed partial class PipelineRunner
             var seconds = Math.Max(0.001, _time.GetElapsedTime(previousAt).TotalSeconds);
             // Process-wide (shared by every pipeline of the process): the share of wall time the GC paused threads.
             var gcPause = GC.GetTotalPauseDuration();
+            // The share of the time a full batch waited for an insert slot: ClickHouse set the pace.
+            var insertWait = batcher.WaitedForInsert;
             LogRate(_logger, Name,
                 (now.Consumed - previous.Consumed) / seconds, (now.Inserted - previous.Inserted) / seconds,
                 now.Consumed, now.Inserted, now.Filtered, now.DeadLettered + now.Skipped, _source.StatusLine(),
+                Math.Min(100, 100 * (insertWait - previousInsertWait).TotalSeconds / seconds),
                 GC.GetTotalMemory(false) >> 20, Environment.WorkingSet >> 20, Math.Min(100, 100 * (gcPause - previousGcPause).TotalSeconds / seconds));
             previous = now;
             previousAt = _time.GetTimestamp();
             previousGcPause = gcPause;
+            previousInsertWait = insertWait;
         }, null, _settings.StatusInterval, _settings.StatusInterval);
     }
 
     private void LogDrained(PipelineMetrics.Snapshot m) =>
         LogFinal(_logger, Name, m.Consumed, m.Inserted, m.Filtered, m.DeadLettered, m.Skipped);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; memory {HeapMb} MB managed, {RssMb} MB resident, GC paused {GcPausePercent:F1}%")]
-    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, long heapMb, long rssMb, double gcPausePercent);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; batches waited for ClickHouse {InsertWaitPercent:F0}% of the time; memory {HeapMb} MB managed, {RssMb} MB resident, GC paused {GcPausePercent:F1}%")]
+    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, double insertWaitPercent, long heapMb, long rssMb, double gcPausePercent);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline} drained: {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {DeadLettered} dead-lettered, {Skipped} skipped")]
     private static partial void LogFinal(ILogger logger, string pipeline, long consumed, long inserted, long filtered, long deadLettered, long skipped);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.Tasks.Dataflow;
@@ -71,12 +72,20 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     private long _messages;
     private long _bytes;
     private long _pauses;
+    /// <summary>Stopwatch ticks the poll thread waited for room in the pipeline (a chunk ready, the pipeline full).</summary>
+    private long _blockedTicks;
     private long _rebalances;
     private long _lastCommitAt;
     private int _started;
     private int _closed;
 
     public KafkaSource(KafkaSourceOptions options, string pipelineName, ILogger logger, TimeProvider time)
+        : this(options, pipelineName, logger, time, wakeFetcher: true)
+    {
+    }
+
+    /// <param name="wakeFetcher">Whether <see cref="FetchWaker"/> restarts librdkafka's fetching when its queue drains (tests turn it off to show the stall it prevents).</param>
+    internal KafkaSource(KafkaSourceOptions options, string pipelineName, ILogger logger, TimeProvider time, bool wakeFetcher)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(pipelineName);
@@ -91,7 +100,13 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         if (config.TryGetValue("max.poll.interval.ms", out var mpi) && int.TryParse(mpi, CultureInfo.InvariantCulture, out var mpiMs))
             _pauseAfter = TimeSpan.FromMilliseconds(Math.Clamp(mpiMs / 10, 10, 1000));
         _consumer = NativeConsumer.Create(config, this);
+        _waker = wakeFetcher ? new FetchWaker(_consumer, config, _tracker.Assigned, logger, pipelineName) : null;
     }
+
+    private readonly FetchWaker? _waker;
+
+    /// <summary>Requests sent to restart librdkafka's fetching after its queue drained (<see cref="FetchWaker"/>).</summary>
+    internal long FetchWakeups => _waker?.Wakeups ?? 0;
 
     public string GroupId { get; }
 
@@ -143,6 +158,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         thread.Start();
         return _stopped.Task;
     }
+
 
     /// <summary>The pipeline finished every record of <paramref name="chunk"/> (inserted, filtered or dead-lettered).</summary>
     public void Complete(RecordChunk chunk)
@@ -206,7 +222,10 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         }
         partitions.Sort((a, b) => a.Topic == b.Topic ? a.Partition.CompareTo(b.Partition) : string.CompareOrdinal(a.Topic, b.Topic));
         return new KafkaSourceMetrics(Interlocked.Read(ref _messages), Interlocked.Read(ref _bytes), _paused,
-            Interlocked.Read(ref _pauses), Interlocked.Read(ref _rebalances), partitions);
+            Interlocked.Read(ref _pauses), Interlocked.Read(ref _rebalances), partitions)
+        {
+            BlockedTime = Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _blockedTicks)),
+        };
     }
 
     public void Dispose()
@@ -214,6 +233,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         _closeRequested.Set();
         if (Volatile.Read(ref _started) != 0 && !_threadExited.Task.Wait(TimeSpan.FromSeconds(30)))
             _logger.LogWarning("Pipeline {Pipeline}: the Kafka poll thread did not stop within 30 s", _pipeline);
+        _waker?.Dispose();
         _consumer.Dispose();
         _closeRequested.Dispose();
     }
@@ -266,8 +286,8 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                     MaybeCommit();
                 }
             }
-            _logger.LogInformation("Pipeline {Pipeline}: stopped consuming after {Messages} messages; waiting for the pipeline to drain",
-                _pipeline, _messages);
+            _logger.LogInformation("Pipeline {Pipeline}: stopped consuming after {Messages} messages ({Wakeups} fetch wake-ups after librdkafka's prefetch queue filled); waiting for the pipeline to drain",
+                _pipeline, _messages, FetchWakeups);
             target.Complete();
             _stopped.TrySetResult();
             Linger();
@@ -324,6 +344,8 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     {
         if (_buffer.Count == 0)
         {
+            // What librdkafka holds before this read: what its fetch decision sees (FetchWaker).
+            _waker?.Observe(_consumer.QueuedMessages(), _messages > 0 ? _bytes / (double)_messages : 0);
             Poll(0, MaxBatch, keep: true);
             if (_buffer.Count == 0) Poll(timeoutMs, 1, keep: true);
         }
@@ -466,10 +488,15 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             _positions[part.Key] = part.Range.Last + 1;
 
         var send = target.SendAsync(chunk, stop);
-        // A short wait is normal under load: block without polling (librdkafka keeps prefetching into its own
-        // bounded queue). Only a longer one pauses the partitions, because each pause drops that prefetch.
-        if (!send.IsCompleted && !((IAsyncResult)send).AsyncWaitHandle.WaitOne(_pauseAfter))
-            WaitWhilePaused(send, stop);
+        if (!send.IsCompleted)
+        {
+            // A short wait is normal under load: block without polling (librdkafka keeps prefetching into its own
+            // bounded queue). Only a longer one pauses the partitions, because each pause drops that prefetch.
+            var waitStarted = Stopwatch.GetTimestamp();
+            if (!((IAsyncResult)send).AsyncWaitHandle.WaitOne(_pauseAfter))
+                WaitWhilePaused(send, stop);
+            Interlocked.Add(ref _blockedTicks, Stopwatch.GetTimestamp() - waitStarted);
+        }
 
         bool accepted;
         try

@@ -424,6 +424,62 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task FetchWaker_RestartsFetchingWhenThePrefetchQueueDrains()
+    {
+        // librdkafka 2.0 stops fetching while its queue holds queued.max.messages.kbytes and looks again only when its
+        // broker thread wakes (up to a second later). A 64 KB queue in front of 1 MB over four partitions fills a dozen
+        // times or more; a pipeline that drains it within a few milliseconds then waits for each of those wake-ups unless
+        // the source's FetchWaker sends one.
+        const int n = 1000, partitions = 4;
+        var topic = kafka.CreateTopic(partitions);
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers,
+            LingerMs = 5,
+            BatchSize = 16 * 1024, // small record batches: the broker returns at most one per partition and fetch
+        }).Build())
+        {
+            var payload = new byte[1000];
+            for (var i = 0; i < n; i++)
+            {
+                BitConverter.TryWriteBytes(payload, i);
+                producer.Produce(new TopicPartition(topic, new Partition(i % partitions)), new Message<byte[]?, byte[]?> { Value = payload.ToArray() });
+            }
+            producer.Flush(Timeout);
+        }
+
+        async Task<(TimeSpan Elapsed, long Wakeups)> ConsumeAll(bool wakeFetcher)
+        {
+            var options = Options(topic, KafkaFixture.UniqueName("g"), chunkSize: 10, properties:
+                [("queued.max.messages.kbytes", "64"), ("message.max.bytes", "65536"), ("fetch.max.bytes", "65536"), ("max.partition.fetch.bytes", "32768")]);
+            options.Assignment = "static"; // no group join in the timing
+            var source = new KafkaSource(options, "p", new KafkaTestLogger(), TimeProvider.System, wakeFetcher);
+            var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+            using var stop = new CancellationTokenSource();
+            var started = DateTime.UtcNow;
+            var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+            var drainer = Drainer.Start(buffer, source, beforeEach: () => Task.Delay(1)); // slower than the fetches: the queue fills
+            await WaitUntil(() => drainer.Records.Count >= n, $"{n} records (wake-ups {(wakeFetcher ? "on" : "off")})");
+            var elapsed = DateTime.UtcNow - started;
+            foreach (var g in drainer.Records.GroupBy(r => r.Partition)) // each message once, in order
+                Assert.Equal(Enumerable.Range(0, n / partitions).Select(i => (long)i), g.Select(r => r.Offset));
+            var wakeups = source.FetchWakeups;
+            await Stop(source, run, stop, drainer);
+            return (elapsed, wakeups);
+        }
+
+        var with = await ConsumeAll(wakeFetcher: true);
+        var without = await ConsumeAll(wakeFetcher: false);
+        var report = $"with the waker {with.Elapsed.TotalSeconds:F1} s ({with.Wakeups} wake-ups), without {without.Elapsed.TotalSeconds:F1} s";
+        Console.WriteLine(report);
+        Assert.True(with.Wakeups > 0, "the queue filled and drained, so the waker should have sent requests; " + report);
+        Assert.Equal(0, without.Wakeups);
+        // Without the waker every refill waits for librdkafka's own wake-up; with it the refills follow at once. Should
+        // librdkafka stop pausing (2.1+: fetch.queue.backoff.ms), this fails and the waker is moot.
+        Assert.True(with.Elapsed * 3 < without.Elapsed, report);
+    }
+
+    [Fact]
     public async Task Stop_DrainLongerThanMaxPollInterval_CommitsWhileDrainingAndKeepsMembership()
     {
         const int n = 500;

@@ -137,6 +137,8 @@ internal static unsafe partial class LibRdKafka
     [LibraryImport(Lib)] internal static partial int rd_kafka_pause_partitions(nint rk, TopicPartitionList* partitions);
     [LibraryImport(Lib)] internal static partial int rd_kafka_resume_partitions(nint rk, TopicPartitionList* partitions);
     [LibraryImport(Lib)] internal static partial int rd_kafka_get_watermark_offsets(nint rk, byte* topic, int partition, long* low, long* high);
+    [LibraryImport(Lib)] internal static partial int rd_kafka_offsets_for_times(nint rk, TopicPartitionList* offsets, int timeoutMs);
+    [LibraryImport(Lib)] internal static partial nuint rd_kafka_queue_length(nint rkqu);
     [LibraryImport(Lib)] internal static partial int rd_kafka_consumer_close(nint rk);
     [LibraryImport(Lib)] internal static partial int rd_kafka_committed(nint rk, TopicPartitionList* partitions, int timeoutMs);
     [LibraryImport(Lib)] internal static partial nint rd_kafka_topic_new(nint rk, byte* topic, nint conf);

@@ -400,6 +400,35 @@ internal sealed unsafe class NativeConsumer : IDisposable
         return err == 0 && h >= 0;
     }
 
+    /// <summary>
+    /// Asks the partitions' leaders for their latest offsets (ListOffsets, one request per leader; waits up to
+    /// <paramref name="timeoutMs"/>). The answer is not used: the request wakes each leader's broker thread in
+    /// librdkafka, which then re-checks whether its partitions may be fetched again (<see cref="FetchWaker"/>).
+    /// </summary>
+    public KafkaError QueryLatestOffsets(IReadOnlyList<PartitionKey> partitions, int timeoutMs)
+    {
+        using var lease = Enter();
+        var list = rd_kafka_topic_partition_list_new(partitions.Count);
+        try
+        {
+            foreach (var p in partitions)
+                fixed (byte* t = TopicBytes(p.Topic))
+                    rd_kafka_topic_partition_list_add(list, t, p.Partition)->Offset = -1; // -1: the latest offset
+            return MakeError(lease.Rk, rd_kafka_offsets_for_times(lease.Rk, list, timeoutMs), null);
+        }
+        finally
+        {
+            rd_kafka_topic_partition_list_destroy(list);
+        }
+    }
+
+    /// <summary>Messages and events waiting in the consumer queue (librdkafka's prefetch, not yet consumed).</summary>
+    public long QueuedMessages()
+    {
+        using var lease = Enter();
+        return (long)rd_kafka_queue_length(_handle.Queue);
+    }
+
     /// <summary>Leaves the group (the revocation is served here, on the calling thread) and stops the consumer.</summary>
     public KafkaError Close()
     {
