@@ -24,6 +24,13 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
 
     private readonly RecordLayout.Utf8Index _index;
 
+    /// <summary>
+    /// Array items are collected here (per thread, nested arrays above their parent's items) and copied once into an
+    /// array of the exact length: no list and no growing buffers per array.
+    /// </summary>
+    [ThreadStatic] private static Value[]? t_items;
+    [ThreadStatic] private static int t_itemCount;
+
     public JsonRecordDecoder(RecordLayout layout)
     {
         if (!layout.IsFrozen) throw new InvalidOperationException("The layout must be frozen before the decoder is built.");
@@ -44,6 +51,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
             return;
         }
         var reader = new Utf8JsonReader(payload, ReaderOptions);
+        t_itemCount = 0; // an earlier message may have failed inside an array
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -140,12 +148,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
             case JsonTokenType.Null:
                 return Value.Null;
             case JsonTokenType.StartArray:
-            {
-                var items = new List<Value>();
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    items.Add(ReadValue(ref reader, payload));
-                return Value.FromArray(items.ToArray());
-            }
+                return ReadArray(ref reader, payload);
             case JsonTokenType.StartObject:
             {
                 var entries = new List<KeyValuePair<string, Value>>();
@@ -160,6 +163,25 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
             default:
                 throw new JsonException($"unexpected token {reader.TokenType}");
         }
+    }
+
+    private static Value ReadArray(ref Utf8JsonReader reader, byte[] payload)
+    {
+        var start = t_itemCount;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var item = ReadValue(ref reader, payload); // may use (and give back) the slots above ours
+            var items = t_items ??= new Value[64];
+            if (t_itemCount == items.Length) Array.Resize(ref t_items, items.Length * 2);
+            t_items![t_itemCount++] = item;
+        }
+        var count = t_itemCount - start;
+        if (count == 0) return Value.FromArray([]);
+        var span = t_items!.AsSpan(start, count);
+        var result = span.ToArray();
+        span.Clear(); // the slots must not keep this message's buffers alive
+        t_itemCount = start;
+        return Value.FromArray(result);
     }
 
     private static Value ReadNumber(ref Utf8JsonReader reader)
