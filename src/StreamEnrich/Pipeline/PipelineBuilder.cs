@@ -58,10 +58,20 @@ internal sealed class PipelineBuilder(StageRegistry registry, ILoggerFactory log
     public async Task<ProcessingPlan> BuildPlanAsync(LoadedPipeline pipeline, ITableSink sink, Func<Exception, ConfigError> sinkError,
         List<ConfigError> errors, CancellationToken ct, Func<RecordLayout, IRecordDecoder>? decoder = null)
     {
+        // The sink reads its table (a round trip to ClickHouse) while the stages build (a lookup stage loads its file).
+        Task prepare;
+        try
+        {
+            prepare = sink.PrepareAsync(ct);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            prepare = Task.FromException(ex);
+        }
         var (layout, stages) = BuildStages(pipeline, errors);
         try
         {
-            await sink.PrepareAsync(ct).ConfigureAwait(false);
+            await prepare.ConfigureAwait(false);
             sink.BindColumns(layout);
         }
         catch (Exception ex) when (ex is not OperationCanceledException && ex is not OutOfMemoryException)
