@@ -185,7 +185,7 @@ public sealed class BatchOptions : IValidatableOptions
     [Option("Flush a non-empty batch this long after its first row arrived.")]
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(1);
 
-    [Option("After a batch was flushed full (max_rows or max_bytes), flush the next one as soon as the consumer has read every partition to its end and it holds at least a tenth of max_rows or max_bytes, instead of waiting for max_wait: the end of a backlog or burst is inserted at once. At most one such early flush follows each full batch, so a trickle of messages still waits for max_wait.")]
+    [Option("After a batch was flushed full (max_rows or max_bytes), and for the first batch, flush the next one as soon as the consumer has read every partition to its end and it holds at least a tenth of max_rows or max_bytes, instead of waiting for max_wait: the end of a backlog or burst is inserted at once. At most one such early flush follows each full batch, so a trickle of messages still waits for max_wait.")]
     public bool FlushWhenCaughtUp { get; set; } = true;
 
     public void Validate(OptionsValidationContext context)

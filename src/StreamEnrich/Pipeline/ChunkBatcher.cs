@@ -16,8 +16,8 @@ internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long by
 /// <summary>
 /// Size-or-time batching as one block: collects chunks until the batch reaches <c>max_rows</c> records or
 /// <c>max_bytes</c> of payload, or its first chunk is <c>max_wait</c> old, whichever comes first; flushes what it
-/// holds when its input completes. With <c>flush_when_caught_up</c>, a batch that follows a full one and holds at least
-/// a tenth of <c>max_rows</c> or <c>max_bytes</c> is also flushed when a chunk says the source has caught up
+/// holds when its input completes. With <c>flush_when_caught_up</c>, a batch that follows a full one (or is the first)
+/// and holds at least a tenth of <c>max_rows</c> or <c>max_bytes</c> is also flushed when a chunk says the source has caught up
 /// (<see cref="RecordChunk.CaughtUp"/>): the end of a backlog does not wait for <c>max_wait</c>, while a trickle (whose
 /// batches never fill) still does, and a steady stream does not put a tiny part between its full ones. Both ends are bounded, so a slow sink holds the batcher, which holds the stages.
 /// Chunks are never split: a batch may exceed <c>max_rows</c> by less than one chunk.
@@ -65,7 +65,8 @@ internal sealed class ChunkBatcher
         long firstAt = 0;
         EncodedRows? merged = null;
         var caughtUp = false;
-        var lastFlushFull = false;
+        // The start counts as "after a full batch": a backlog smaller than one batch is inserted once it is read.
+        var lastFlushFull = true;
         try
         {
             while (true)

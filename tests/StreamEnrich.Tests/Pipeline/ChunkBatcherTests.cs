@@ -118,13 +118,30 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_CaughtUpWithoutAFullBatchBefore_WaitsForMaxWait()
     {
-        // A trickle: every chunk arrives with the source caught up; batches must still wait for max_wait.
+        // A trickle: every chunk arrives with the source caught up; batches under a tenth of max_rows must still wait
+        // for max_wait, from the start on.
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
         await batcher.Target.SendAsync(CaughtUpChunk(1));
         await batcher.Target.SendAsync(CaughtUpChunk(1));
         Assert.Equal(2, (await AssertHeldUntilCompleted(batcher, output)).Records);
+    }
+
+    [Fact]
+    public async Task Batcher_CaughtUpInTheFirstBatch_FlushesWithoutWaiting()
+    {
+        // A backlog smaller than one batch (a restart, a quiet topic): inserted once it is read, not after max_wait.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>();
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(Chunk(30));
+        await batcher.Target.SendAsync(CaughtUpChunk(20));
+        var batch = await output.ReceiveAsync(TimeSpan.FromSeconds(5)); // max_wait is an hour
+        Assert.Equal(50, batch.Records);
+        // Only once: the next caught-up batch that did not follow a full one waits again.
+        await batcher.Target.SendAsync(CaughtUpChunk(20));
+        Assert.Equal(20, (await AssertHeldUntilCompleted(batcher, output)).Records);
     }
 
     [Fact]
