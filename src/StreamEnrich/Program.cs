@@ -25,7 +25,8 @@ internal static class Program
               [--format json|avro|both]              payloads: JSON (default), Avro with a registry, or both side by side
               [--assignment group|static|both]       source.assignment of the runs (default both: group, then static)
               [--skip-baseline] [--keep]             no kcat baseline; keep the work directory with every process's log
-              [--baseline-runs 3]                    baseline runs; ratios use the fastest
+              [--baseline-runs 3] [--runs 1]         baseline / StreamEnrich runs each; ratios use the fastest
+              [--variant NAME=VALUE,...]             also run with these environment variables, alternating (A/B)
           streamenrich kafka-mock [--topic name:partitions ...]  run an embedded Kafka broker (librdkafka mock cluster)
 
         Environment: ${VAR} and ${VAR:-default} in pipeline files are replaced from the environment.
