@@ -263,7 +263,7 @@ internal static class BenchCommand
             _ = await ch.QueryAsync("SELECT kafka_partition, max(kafka_offset) FROM web_events GROUP BY kafka_partition FORMAT TabSeparated").ConfigureAwait(false);
         }
         await JitQuietAsync(abort).ConfigureAwait(false);
-        var cpuBefore = meter.Read();
+        var othersBefore = meter.Read();
         var started = Stopwatch.GetTimestamp();
         // When the consumer group handed out the partitions (the "assigned" log line): the broker's join delay is
         // reported apart from the rest, since the baseline (kcat -C) reads without a group.
@@ -275,6 +275,9 @@ internal static class BenchCommand
                     Interlocked.Exchange(ref assignedAt, Stopwatch.GetTimestamp());
             });
         children.Add(run);
+        // The measured process first; it counts from its own start (0 s of CPU before it).
+        var runMeter = meter.With("streamenrich", run.Id);
+        double[] cpuBefore = [0, .. othersBefore];
         var visible = new long[partitions];
         Array.Fill(visible, -1);
         var latencies = new List<double>(messages);
@@ -286,9 +289,8 @@ internal static class BenchCommand
         var rssSamples = new List<(double Seconds, long Rss)>();
         // CPU per process over time (half-second steps): shows start-up, stalls and the tail where the machine idles.
         var cpuTrail = new List<string>();
-        var cpuStepAt = Stopwatch.GetTimestamp();
-        var cpuStepBefore = meter.Read();
-        var runCpuBefore = CpuMeter.Seconds(run.Id);
+        var stepAt = started;
+        var stepBefore = cpuBefore;
         while (count < expectedRows)
         {
             if (run.HasExited) throw new InvalidOperationException($"streamenrich exited with code {run.ExitCode} before all rows arrived; see {Path.Combine(dir, logFile)}");
@@ -296,8 +298,16 @@ internal static class BenchCommand
             (rss, var hwm) = ReadRss(run.Id);
             peakRss = Math.Max(peakRss, Math.Max(rss, hwm));
             rssSamples.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, rss));
-            if (Stopwatch.GetElapsedTime(cpuStepAt) >= TimeSpan.FromMilliseconds(500))
-                cpuTrail.Add(CpuStep(ref cpuStepAt, ref cpuStepBefore, ref runCpuBefore, run.Id, meter, started));
+            if (Stopwatch.GetElapsedTime(stepAt) >= TimeSpan.FromMilliseconds(500))
+            {
+                // e.g. "1.5s:62/30/5": each process's share of the machine since the last step
+                var now = Stopwatch.GetTimestamp();
+                var readings = runMeter.Read();
+                var capacity = Stopwatch.GetElapsedTime(stepAt, now).TotalSeconds * Environment.ProcessorCount;
+                cpuTrail.Add($"{Stopwatch.GetElapsedTime(started, now).TotalSeconds:F1}s:" +
+                    string.Join("/", readings.Select((v, i) => (100 * (v - stepBefore[i]) / capacity).ToString("F0", CultureInfo.InvariantCulture))));
+                (stepAt, stepBefore) = (now, readings);
+            }
             // The row count comes from the active parts' metadata (no data read, so the measurement costs ClickHouse
             // almost nothing); the per-partition offsets for the latencies are read every poll interval and at the end.
             count = long.Parse((await ch.QueryAsync(CountQuery).ConfigureAwait(false)).Trim() is { Length: > 0 } c ? c : "0", CultureInfo.InvariantCulture);
@@ -325,8 +335,7 @@ internal static class BenchCommand
             if (count < expectedRows) await Task.Delay(CountInterval, abort).ConfigureAwait(false);
         }
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var cpu = meter.Since(cpuBefore);
-        cpu.Insert(0, ("streamenrich", CpuMeter.Seconds(run.Id)));
+        var cpu = runMeter.Since(cpuBefore);
         var assignedSeconds = Interlocked.Read(ref assignedAt) is var a and > 0 ? (a - started) / (double)Stopwatch.Frequency : double.NaN;
         (_, var finalHwm) = ReadRss(run.Id);
         peakRss = Math.Max(peakRss, finalHwm);
@@ -366,22 +375,6 @@ internal static class BenchCommand
             if (now != count) { count = now; quietSince = Stopwatch.GetTimestamp(); }
             else if (Stopwatch.GetElapsedTime(quietSince) >= TimeSpan.FromMilliseconds(300)) return;
         }
-    }
-
-    /// <summary>One step of the CPU trail: each process's share of the machine since the last step, e.g. "1.5s:62/30/5".</summary>
-    private static string CpuStep(ref long stepAt, ref double[] before, ref double runBefore, int runPid, CpuMeter meter, long started)
-    {
-        var now = Stopwatch.GetTimestamp();
-        var capacity = Stopwatch.GetElapsedTime(stepAt, now).TotalSeconds * Environment.ProcessorCount;
-        var others = meter.Read();
-        var run = CpuMeter.Seconds(runPid);
-        var previous = before;
-        var shares = new[] { run - runBefore }.Concat(others.Select((v, i) => v - previous[i])).Select(v => Math.Round(100 * v / capacity).ToString("F0", CultureInfo.InvariantCulture));
-        var text = $"{Stopwatch.GetElapsedTime(started, now).TotalSeconds:F1}s:{string.Join("/", shares)}";
-        stepAt = now;
-        before = others;
-        runBefore = run;
-        return text;
     }
 
     /// <summary>Rows in the active parts of web_events: what a SELECT sees, read from the parts' metadata.</summary>
@@ -583,6 +576,9 @@ internal sealed class CpuMeter(params (string Name, int Pid)[] processes)
 {
 
     public double[] Read() => processes.Select(p => Seconds(p.Pid)).ToArray();
+
+    /// <summary>The same processes with <paramref name="name"/> in front.</summary>
+    public CpuMeter With(string name, int pid) => new([(name, pid), .. processes]);
 
     /// <summary>CPU seconds each process used since <paramref name="before"/>.</summary>
     public List<(string Process, double Seconds)> Since(double[] before) =>
