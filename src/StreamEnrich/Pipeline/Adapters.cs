@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Tasks.Dataflow;
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
@@ -147,20 +146,12 @@ internal static partial class Adapters
             source.Dispose();
         }
 
-        private TimeSpan _lastBlocked;
-        private long _lastStatusAt = Stopwatch.GetTimestamp();
-
         public string StatusLine()
         {
             var m = source.GetMetrics();
-            // The share of the time since the last line that the source waited for room: the pipeline, not Kafka, set the pace.
-            var now = Stopwatch.GetTimestamp();
-            var elapsed = Stopwatch.GetElapsedTime(_lastStatusAt, now);
-            var waited = elapsed > TimeSpan.Zero ? Math.Clamp((m.BlockedTime - _lastBlocked) / elapsed, 0, 1) : 0;
-            _lastBlocked = m.BlockedTime;
-            _lastStatusAt = now;
-            return $"lag {m.TotalLag}, {m.Partitions.Count} partitions{(m.Paused ? ", paused (pipeline full)" : "")}, {m.Rebalances} rebalances, " +
-                $"waited for the pipeline {waited * 100:F0}% of the time";
+            return $"lag {m.TotalLag}, {m.Partitions.Count} partitions{(m.Paused ? ", paused (pipeline full)" : "")}, {m.Rebalances} rebalances";
         }
+
+        public TimeSpan WaitedForPipeline => source.WaitedForPipeline;
     }
 }

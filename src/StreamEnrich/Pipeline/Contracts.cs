@@ -20,6 +20,12 @@ internal interface IChunkSource
 
     /// <summary>A one-line summary for the periodic status log (lag, paused, committed).</summary>
     string StatusLine();
+
+    /// <summary>
+    /// How long, in total, the source had records ready while the pipeline had no room for them (zero where not
+    /// measured). Its share of an interval says the stages or ClickHouse, not the source, set the pace.
+    /// </summary>
+    TimeSpan WaitedForPipeline { get; }
 }
 
 /// <summary>Where records go: ClickHouse in production, a row preview in dry-run.</summary>

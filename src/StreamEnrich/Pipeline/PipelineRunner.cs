@@ -255,36 +255,35 @@ internal sealed partial class PipelineRunner
     private IDisposable StartStatusLog(ChunkBatcher batcher, CancellationToken ct)
     {
         if (_settings.StatusInterval <= TimeSpan.Zero) return new CancellationTokenRegistration();
+        // Shares of each interval: the source waiting for room in the pipeline, a full batch waiting for an insert slot
+        // (together: who sets the pace), and the GC pausing threads (process-wide, shared by every pipeline).
+        (TimeSpan Source, TimeSpan Insert, TimeSpan Gc) Waits() => (_source.WaitedForPipeline, batcher.WaitedForInsert, GC.GetTotalPauseDuration());
         var previous = Metrics.Take();
         var previousAt = _time.GetTimestamp();
-        var previousGcPause = GC.GetTotalPauseDuration();
-        var previousInsertWait = batcher.WaitedForInsert;
+        var previousWaits = Waits();
         return _time.CreateTimer(_ =>
         {
             if (ct.IsCancellationRequested) return;
             var now = Metrics.Take();
+            var waits = Waits();
             var seconds = Math.Max(0.001, _time.GetElapsedTime(previousAt).TotalSeconds);
-            // Process-wide (shared by every pipeline of the process): the share of wall time the GC paused threads.
-            var gcPause = GC.GetTotalPauseDuration();
-            // The share of the time a full batch waited for an insert slot: ClickHouse set the pace.
-            var insertWait = batcher.WaitedForInsert;
+            double Percent(TimeSpan total, TimeSpan before) => Math.Clamp(100 * (total - before).TotalSeconds / seconds, 0, 100);
             LogRate(_logger, Name,
                 (now.Consumed - previous.Consumed) / seconds, (now.Inserted - previous.Inserted) / seconds,
                 now.Consumed, now.Inserted, now.Filtered, now.DeadLettered + now.Skipped, _source.StatusLine(),
-                Math.Min(100, 100 * (insertWait - previousInsertWait).TotalSeconds / seconds),
-                GC.GetTotalMemory(false) >> 20, Environment.WorkingSet >> 20, Math.Min(100, 100 * (gcPause - previousGcPause).TotalSeconds / seconds));
+                Percent(waits.Source, previousWaits.Source), Percent(waits.Insert, previousWaits.Insert),
+                GC.GetTotalMemory(false) >> 20, Environment.WorkingSet >> 20, Percent(waits.Gc, previousWaits.Gc));
             previous = now;
             previousAt = _time.GetTimestamp();
-            previousGcPause = gcPause;
-            previousInsertWait = insertWait;
+            previousWaits = waits;
         }, null, _settings.StatusInterval, _settings.StatusInterval);
     }
 
     private void LogDrained(PipelineMetrics.Snapshot m) =>
         LogFinal(_logger, Name, m.Consumed, m.Inserted, m.Filtered, m.DeadLettered, m.Skipped);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; batches waited for ClickHouse {InsertWaitPercent:F0}% of the time; memory {HeapMb} MB managed, {RssMb} MB resident, GC paused {GcPausePercent:F1}%")]
-    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, double insertWaitPercent, long heapMb, long rssMb, double gcPausePercent);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}: {ConsumedRate:F0} msg/s in, {InsertedRate:F0} rows/s out; total {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {Failed} failed; {Source}; waited for the pipeline {SourceWaitPercent:F0}%, batches for ClickHouse {InsertWaitPercent:F0}% of the time; memory {HeapMb} MB managed, {RssMb} MB resident, GC paused {GcPausePercent:F1}%")]
+    private static partial void LogRate(ILogger logger, string pipeline, double consumedRate, double insertedRate, long consumed, long inserted, long filtered, long failed, string source, double sourceWaitPercent, double insertWaitPercent, long heapMb, long rssMb, double gcPausePercent);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline} drained: {Consumed} consumed, {Inserted} inserted, {Filtered} filtered, {DeadLettered} dead-lettered, {Skipped} skipped")]
     private static partial void LogFinal(ILogger logger, string pipeline, long consumed, long inserted, long filtered, long deadLettered, long skipped);

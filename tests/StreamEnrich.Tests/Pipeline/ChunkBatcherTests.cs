@@ -101,6 +101,27 @@ public class ChunkBatcherTests
     }
 
     [Fact]
+    public async Task Batcher_WaitedForInsert_CountsTheTimeAFullBatchFoundNoInsertSlot()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = new BufferBlock<InsertBatch>(new DataflowBlockOptions { BoundedCapacity = 1 }); // one insert slot
+        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        await batcher.Target.SendAsync(Chunk(10));
+        while (output.Count == 0) await Task.Delay(10);
+        Assert.Equal(TimeSpan.Zero, batcher.WaitedForInsert); // the slot was free
+
+        await batcher.Target.SendAsync(Chunk(10)); // full, but the slot is taken
+        // Once the batcher took the chunk from its input it offers the batch (no await in between): it waits from here.
+        var input = (BufferBlock<RecordChunk>)batcher.Target;
+        while (input.Count > 0) await Task.Delay(10);
+        await Task.Delay(500);
+        await output.ReceiveAsync(TimeSpan.FromSeconds(5)); // frees the slot
+        Assert.Equal(10, (await output.ReceiveAsync(TimeSpan.FromSeconds(5))).Records);
+        for (var i = 0; i < 100 && batcher.WaitedForInsert == TimeSpan.Zero; i++) await Task.Delay(20); // added after the send completes
+        Assert.True(batcher.WaitedForInsert >= TimeSpan.FromMilliseconds(400), $"waited {batcher.WaitedForInsert}");
+    }
+
+    [Fact]
     public async Task Batcher_CaughtUpAfterAFullBatch_FlushesTheRestWithoutWaiting()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -101,6 +101,7 @@ public class PipelineRunnerTests
         public void Complete(RecordChunk chunk) => _inner.Complete(chunk);
         public Task CloseAsync(CancellationToken cancellationToken) { Closed = true; return Task.CompletedTask; }
         public string StatusLine() => "";
+        public TimeSpan WaitedForPipeline => TimeSpan.Zero;
     }
 
     private static (ProcessingPlan Plan, int ValueSlot) Plan(params Func<RecordLayout, IRecordStage>[] stages)

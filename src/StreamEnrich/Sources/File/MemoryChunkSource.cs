@@ -42,6 +42,8 @@ internal sealed class MemoryChunkSource(string topic, IReadOnlyList<byte[]?> pay
 
     public Task CloseAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public TimeSpan WaitedForPipeline => TimeSpan.Zero; // not measured: it feeds the engine benchmark and dry-runs
+
     public string StatusLine() => $"{CompletedRecords} of {payloads.Count} input messages finished";
 }
 

@@ -105,6 +105,9 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
 
     private readonly FetchWaker? _waker;
 
+    /// <summary>How long, in total, the poll thread had a chunk ready while the pipeline had no room for it.</summary>
+    public TimeSpan WaitedForPipeline => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _blockedTicks));
+
     /// <summary>Requests sent to restart librdkafka's fetching after its queue drained (<see cref="FetchWaker"/>).</summary>
     internal long FetchWakeups => _waker?.Wakeups ?? 0;
 
@@ -223,10 +226,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         }
         partitions.Sort((a, b) => a.Topic == b.Topic ? a.Partition.CompareTo(b.Partition) : string.CompareOrdinal(a.Topic, b.Topic));
         return new KafkaSourceMetrics(Interlocked.Read(ref _messages), Interlocked.Read(ref _bytes), _paused,
-            Interlocked.Read(ref _pauses), Interlocked.Read(ref _rebalances), partitions)
-        {
-            BlockedTime = Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _blockedTicks)),
-        };
+            Interlocked.Read(ref _pauses), Interlocked.Read(ref _rebalances), partitions);
     }
 
     public void Dispose()

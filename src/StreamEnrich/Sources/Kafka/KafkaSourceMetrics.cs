@@ -9,12 +9,6 @@ internal sealed record KafkaSourceMetrics(
     long Rebalances,
     IReadOnlyList<KafkaPartitionMetrics> Partitions)
 {
-    /// <summary>
-    /// How long, in total, the source had a chunk ready while the pipeline had no room for it. A share of the wall time
-    /// near 100% means the stages or ClickHouse set the pace; near 0% means Kafka does.
-    /// </summary>
-    public TimeSpan BlockedTime { get; init; }
-
     /// <summary>Sum of the known per-partition lags.</summary>
     public long TotalLag => Partitions.Where(p => p.Lag >= 0).Sum(p => p.Lag);
 }

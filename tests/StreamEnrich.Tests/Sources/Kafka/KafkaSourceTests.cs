@@ -424,6 +424,27 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task WaitedForPipeline_CountsTheTimeAChunkFoundNoRoom()
+    {
+        const int n = 100;
+        var topic = kafka.CreateTopic(1);
+        kafka.Produce(topic, 1, n, Message);
+        var options = Options(topic, KafkaFixture.UniqueName("g"), chunkSize: 10);
+        options.Assignment = "static";
+        var source = new KafkaSource(options, "p", new KafkaTestLogger(), TimeProvider.System);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 1 }); // nobody takes chunks yet
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        // The 20th message fills the second chunk, which the poll thread offers at once: it waits from there.
+        await WaitUntil(() => buffer.Count == 1 && source.GetMetrics().MessagesConsumed >= 20, "the second chunk built");
+        await Task.Delay(600);
+        var drainer = Drainer.Start(buffer, source);
+        await WaitUntil(() => drainer.Records.Count >= n, $"{n} records");
+        Assert.True(source.WaitedForPipeline >= TimeSpan.FromMilliseconds(500), $"waited {source.WaitedForPipeline}");
+        await Stop(source, run, stop, drainer);
+    }
+
+    [Fact]
     public async Task FetchWaker_RestartsFetchingWhenThePrefetchQueueDrains()
     {
         // librdkafka 2.0 stops fetching while its queue holds queued.max.messages.kbytes and looks again only when its
