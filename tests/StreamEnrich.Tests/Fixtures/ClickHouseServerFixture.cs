@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using StreamEnrich.Sinks.ClickHouse;
 
 namespace StreamEnrich.Tests.Fixtures;
@@ -13,10 +11,8 @@ namespace StreamEnrich.Tests.Fixtures;
 public sealed class ClickHouseServerFixture : IAsyncLifetime, IDisposable
 {
     public const string UrlVariable = "STREAMENRICH_CLICKHOUSE_URL";
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private LocalClickHouseServer? _server;
     private readonly bool _dedicated;
-    private int _tableCounter;
 
     public ClickHouseServerFixture() : this(false) { }
 
@@ -54,25 +50,11 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime, IDisposable
     }
 
     /// <summary>Runs one statement; returns the response body; throws with ClickHouse's message on failure.</summary>
-    public async Task<string> QueryAsync(string sql, string? settings = null)
-    {
-        var uri = new Uri(Url, settings is null ? "" : "?" + settings);
-        using var content = new StringContent(sql, Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
-        using var resp = await Http.PostAsync(uri, content);
-        var body = await resp.Content.ReadAsStringAsync();
-        if (!resp.IsSuccessStatusCode)
-            throw new InvalidOperationException($"ClickHouse answered {(int)resp.StatusCode} to `{sql}`: {body}");
-        return body;
-    }
+    public Task<string> QueryAsync(string sql, string? settings = null) => ClickHouseHttp.QueryAsync(Url, sql, settings);
 
     /// <summary>Creates a table with a name unique to this run; returns the name (in database <c>default</c>).</summary>
-    public async Task<string> CreateUniqueTableAsync(string columnsDdl, string engine = "Memory", string? settings = null)
-    {
-        var name = $"t_{Environment.ProcessId}_{Interlocked.Increment(ref _tableCounter)}_{Guid.NewGuid().ToString("N")[..6]}";
-        await QueryAsync($"CREATE TABLE default.{name} ({columnsDdl}) ENGINE = {engine}", settings);
-        return name;
-    }
+    public Task<string> CreateUniqueTableAsync(string columnsDdl, string engine = "Memory", string? settings = null) =>
+        ClickHouseHttp.CreateUniqueTableAsync(Url, "t", columnsDdl, engine, settings);
 
     /// <summary>Kills the server (SIGKILL). Throws when the server is external.</summary>
     public Task StopAsync() =>

@@ -42,6 +42,32 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
         return (sink, layout);
     }
 
+    /// <summary>A row of a table <c>(id UInt32, name String)</c>.</summary>
+    internal static Record Row(RecordLayout layout, int id, string name) => Row(layout, ("id", Value.FromInt(id)), ("name", Value.FromString(name)));
+
+    /// <summary>
+    /// One insert into a table <c>(id UInt32, name String)</c> with endless retries (the default) that must fail at once
+    /// (a permanent cause): asserts that it is not retried and returns the error.
+    /// </summary>
+    internal static async Task<ClickHouseSinkException> InsertFailingAtOnceAsync(ClickHouseSinkOptions options)
+    {
+        options.MaxRetries = -1;
+        options.Schema["id"] = "UInt32";
+        options.Schema["name"] = "String";
+        var logger = new ListLogger();
+        using var sink = new ClickHouseSink(options, logger, TimeProvider.System, SchemaSource.InlineWhenGiven);
+        await sink.PrepareAsync(CancellationToken.None);
+        var layout = new RecordLayout();
+        sink.BindColumns(layout);
+        layout.Freeze();
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.InsertAsync([Row(layout, 1, "x")], cts.Token));
+        Assert.Contains("not retried", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logger.Warnings, w => w.Contains("Retrying", StringComparison.Ordinal));
+        return e;
+    }
+
     private static Record Row(RecordLayout layout, params (string Field, Value Value)[] fields)
     {
         var r = layout.NewRecord();

@@ -1,6 +1,5 @@
-using System.Net.Http.Headers;
-using System.Text;
 using StreamEnrich.Sinks.ClickHouse;
+using StreamEnrich.Tests.Fixtures;
 
 namespace StreamEnrich.Tests.Sinks.ClickHouse;
 
@@ -11,7 +10,6 @@ namespace StreamEnrich.Tests.Sinks.ClickHouse;
 /// </summary>
 public sealed class MtlsClickHouseServerFixture : IAsyncLifetime
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private LocalClickHouseServer? _server;
     private int _counter;
 
@@ -51,22 +49,9 @@ public sealed class MtlsClickHouseServerFixture : IAsyncLifetime
         return (cert, key);
     }
 
-    public async Task<string> QueryAsync(string sql)
-    {
-        using var content = new StringContent(sql, Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
-        using var resp = await Http.PostAsync(Server.Url, content);
-        var body = await resp.Content.ReadAsStringAsync();
-        if (!resp.IsSuccessStatusCode) throw new InvalidOperationException($"ClickHouse answered {(int)resp.StatusCode} to `{sql}`: {body}");
-        return body;
-    }
+    public Task<string> QueryAsync(string sql) => ClickHouseHttp.QueryAsync(Server.Url, sql);
 
-    public async Task<string> CreateUniqueTableAsync(string columnsDdl)
-    {
-        var name = $"mtls_{Interlocked.Increment(ref _counter)}_{Guid.NewGuid().ToString("N")[..6]}";
-        await QueryAsync($"CREATE TABLE default.{name} ({columnsDdl}) ENGINE = Memory");
-        return name;
-    }
+    public Task<string> CreateUniqueTableAsync(string columnsDdl) => ClickHouseHttp.CreateUniqueTableAsync(Server.Url, "mtls", columnsDdl);
 
     public Task DisposeAsync()
     {

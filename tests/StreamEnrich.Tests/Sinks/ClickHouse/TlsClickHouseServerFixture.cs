@@ -1,6 +1,5 @@
-using System.Net.Http.Headers;
-using System.Text;
 using StreamEnrich.Sinks.ClickHouse;
+using StreamEnrich.Tests.Fixtures;
 
 namespace StreamEnrich.Tests.Sinks.ClickHouse;
 
@@ -13,9 +12,7 @@ public sealed class TlsClickHouseServerFixture : IAsyncLifetime
 {
     public const string User = "tls_user";
     public const string Password = "p@ss word&1";
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private LocalClickHouseServer? _server;
-    private int _tableCounter;
 
     internal LocalClickHouseServer Server => _server ?? throw new InvalidOperationException("Not started.");
 
@@ -39,22 +36,9 @@ public sealed class TlsClickHouseServerFixture : IAsyncLifetime
         await _server.StartAsync(TimeSpan.FromSeconds(60));
     }
 
-    public async Task<string> QueryAsync(string sql)
-    {
-        using var content = new StringContent(sql, Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
-        using var resp = await Http.PostAsync(HttpUrl, content);
-        var body = await resp.Content.ReadAsStringAsync();
-        if (!resp.IsSuccessStatusCode) throw new InvalidOperationException($"ClickHouse answered {(int)resp.StatusCode} to `{sql}`: {body}");
-        return body;
-    }
+    public Task<string> QueryAsync(string sql) => ClickHouseHttp.QueryAsync(HttpUrl, sql);
 
-    public async Task<string> CreateUniqueTableAsync(string columnsDdl)
-    {
-        var name = $"tls_{Interlocked.Increment(ref _tableCounter)}_{Guid.NewGuid().ToString("N")[..6]}";
-        await QueryAsync($"CREATE TABLE default.{name} ({columnsDdl}) ENGINE = Memory");
-        return name;
-    }
+    public Task<string> CreateUniqueTableAsync(string columnsDdl) => ClickHouseHttp.CreateUniqueTableAsync(HttpUrl, "tls", columnsDdl);
 
     public Task DisposeAsync()
     {
