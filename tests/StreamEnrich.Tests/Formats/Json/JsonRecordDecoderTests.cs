@@ -90,7 +90,7 @@ public class JsonRecordDecoderTests
     [InlineData("{\"a\":1", "invalid JSON")]
     [InlineData("[1,2]", "not a JSON object")]
     [InlineData("", "empty")]
-    [InlineData("{\"a\":1} {\"b\":2}", "after a single JSON value")]
+    [InlineData("{\"a\":1} {\"b\":2}", "expected nothing after the JSON object")]
     [InlineData("{\"a\":tru}", "invalid JSON")]
     public void Decode_MalformedPayload_FailsRecordWithReason(string json, string expectedReason)
     {
