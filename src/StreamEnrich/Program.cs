@@ -26,7 +26,8 @@ internal static class Program
               [--assignment group|static|both]       source.assignment of the runs (default both: group, then static)
               [--skip-baseline] [--keep]             no kcat baseline; keep the work directory with every process's log
               [--baseline-runs 3] [--runs 1]         baseline / StreamEnrich runs each; ratios use the fastest
-              [--variant NAME=VALUE,...]             also run with these environment variables, alternating (A/B)
+              [--variant NAME=VALUE,...]             also run with these environment variables, alternating (A/B);
+                                                     STREAMENRICH_BENCH_BUILD=<other streamenrich.dll> runs that build
           streamenrich kafka-mock [--topic name:partitions ...]  run an embedded Kafka broker (librdkafka mock cluster)
 
         Environment: ${VAR} and ${VAR:-default} in pipeline files are replaced from the environment.

@@ -181,7 +181,12 @@ internal static class BenchCommand
             Console.WriteLine("steady rows/s: from the first row queryable to the last (no process start, no group join).");
             if (runs > 1)
                 foreach (var g in allRuns.GroupBy(r => r.Name))
+                {
                     Console.WriteLine($"{g.Key}: fastest of {g.Count()} runs ({string.Join(", ", g.Select(r => r.Seconds.ToString("F2", CultureInfo.InvariantCulture)))} s; median {Median(g.Select(r => r.Seconds)):F2} s)");
+                    // CPU seconds vary much less than wall time on a shared VM: compare variants by these too.
+                    if (g.All(r => r.Cpu.Count > 0))
+                        Console.WriteLine($"{g.Key}: CPU seconds of {g.First().Cpu[0].Process} per run ({string.Join(", ", g.Select(r => r.Cpu[0].Seconds.ToString("F2", CultureInfo.InvariantCulture)))}; median {Median(g.Select(r => r.Cpu[0].Seconds)):F2}), all processes median {Median(g.Select(r => r.Cpu.Sum(c => c.Seconds))):F2}");
+                }
             foreach (var r in results.Append(baseline).Where(r => r is { Cpu.Count: > 0 }))
                 Console.WriteLine($"{r!.Name}: CPU seconds during the run: {string.Join(", ", r.Cpu.Select(c => $"{c.Process} {c.Seconds:F2}"))}; total {r.Cpu.Sum(c => c.Seconds):F2} of {Environment.ProcessorCount * r.Seconds:F2} available ({Environment.ProcessorCount} cores x {r.Seconds:F2} s)");
             foreach (var r in results.Where(r => !double.IsNaN(r.AssignedAfterSeconds)))
@@ -515,12 +520,25 @@ internal static class BenchCommand
     private static double Percentile(List<double> sorted, double q) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
 
+    /// <summary>In a --variant, runs that build of StreamEnrich (a streamenrich.dll) instead of this one.</summary>
+    internal const string OtherBuildVariable = "STREAMENRICH_BENCH_BUILD";
+
     /// <summary>Starts this same program with other arguments (works both as `dotnet streamenrich.dll` and as the apphost).</summary>
     internal static Process StartSelf(IEnumerable<string> args, Dictionary<string, string> env, string logFile, Action<string>? onLine = null)
     {
         var self = Environment.ProcessPath!;
         var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Environment.CurrentDirectory };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
+        if (env.TryGetValue(OtherBuildVariable, out var otherBuild))
+        {
+            // A/B between two builds: --variant STREAMENRICH_BENCH_BUILD=/path/to/other/streamenrich.dll
+            if (!File.Exists(otherBuild)) throw new UsageException($"{OtherBuildVariable}: no such file {otherBuild}");
+            psi.FileName = "dotnet";
+            psi.ArgumentList.Add(otherBuild);
+        }
+        else if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            psi.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
+        }
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
