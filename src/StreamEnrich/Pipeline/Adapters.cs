@@ -21,8 +21,16 @@ internal static partial class Adapters
     public static PreviewRowSink CreatePreviewSink(ClickHouseSinkOptions options, ILogger logger, TimeProvider time) =>
         new(new ClickHouseSink(options, logger, time, SchemaSource.InlineWhenGiven));
 
-    public static IChunkSource CreateKafkaSource(KafkaSourceOptions options, string pipeline, ILogger logger, TimeProvider time) =>
-        new KafkaChunkSource(new KafkaSource(options, pipeline, logger, time));
+    /// <summary>
+    /// The Kafka source. Its consumer connects to the brokers at once; with <paramref name="assignEarly"/> and static
+    /// assignment it also assigns the partitions and starts prefetching (see <see cref="KafkaSource.AssignEarly"/>).
+    /// </summary>
+    public static IChunkSource CreateKafkaSource(KafkaSourceOptions options, string pipeline, ILogger logger, TimeProvider time, bool assignEarly = false)
+    {
+        var source = new KafkaSource(options, pipeline, logger, time);
+        if (assignEarly) source.AssignEarly();
+        return new KafkaChunkSource(source);
+    }
 
     /// <summary>The dead-letter topic or file; a relative file path is relative to the pipeline file.</summary>
     public static IDeadLetterSink CreateDeadLetterSink(DeadLetterOptions options, KafkaSourceOptions source, LoadedPipeline pipeline, ILogger logger)

@@ -18,9 +18,20 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
     {
         var o = pipeline.Options;
         var sink = Adapters.CreateClickHouseSink(o.Sink, loggers.CreateLogger("StreamEnrich.Sinks.ClickHouse." + pipeline.Name), time);
-        var plan = await builder.BuildPlanAsync(pipeline, sink, ex => pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
-            "Check that the server is reachable and the table exists (`streamenrich schema` prints a CREATE TABLE for this pipeline)."), errors, ct).ConfigureAwait(false);
-        var source = Adapters.CreateKafkaSource(o.Source, pipeline.Name, loggers.CreateLogger("StreamEnrich.Sources.Kafka." + pipeline.Name), time);
+        // The consumer connects (and, with static assignment, starts prefetching) while the stages build and the sink
+        // reads its table; nothing is consumed or committed before the whole pipeline is built.
+        var source = Adapters.CreateKafkaSource(o.Source, pipeline.Name, loggers.CreateLogger("StreamEnrich.Sources.Kafka." + pipeline.Name), time, assignEarly: true);
+        ProcessingPlan plan;
+        try
+        {
+            plan = await builder.BuildPlanAsync(pipeline, sink, ex => pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
+                "Check that the server is reachable and the table exists (`streamenrich schema` prints a CREATE TABLE for this pipeline)."), errors, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await source.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
         var failed = o.OnError == OnError.DeadLetter && o.DeadLetter is not null
             ? Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name))
             : null;

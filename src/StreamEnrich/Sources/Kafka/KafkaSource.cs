@@ -192,6 +192,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             await _threadExited.Task.ConfigureAwait(false);
         await Task.Run(() =>
         {
+            WaitForEarlyAssignment();
             CommitFinished();
             try
             {
@@ -234,6 +235,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         _closeRequested.Set();
         if (Volatile.Read(ref _started) != 0 && !_threadExited.Task.Wait(TimeSpan.FromSeconds(30)))
             _logger.LogWarning("Pipeline {Pipeline}: the Kafka poll thread did not stop within 30 s", _pipeline);
+        WaitForEarlyAssignment();
         _waker?.Dispose();
         _consumer.Dispose();
         _closeRequested.Dispose();
@@ -247,10 +249,9 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         {
             if (_options.IsStatic)
             {
-                _logger.LogInformation("Pipeline {Pipeline}: consuming {Topics} from {Brokers} with static assignment ({Which}; no group membership, offsets committed as group {Group})",
-                    _pipeline, string.Join(", ", _options.AllTopics), _options.Brokers,
-                    _options.Partitions.Count == 0 ? "all partitions" : $"partitions {string.Join(",", _options.Partitions)}", GroupId);
-                AssignStatic();
+                // Assigned already when AssignEarly ran; its failure (e.g. a listed partition that does not exist) surfaces here.
+                if (_earlyAssign is { } early) early.GetAwaiter().GetResult();
+                else FirstStaticAssignment();
             }
             else
             {
@@ -547,6 +548,43 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     /// check: soon while a topic is missing, at partition_discovery_interval otherwise, never with a fixed list
     /// that is fully assigned.
     /// </summary>
+    /// <summary>
+    /// With static assignment, assigns the partitions now, before <see cref="RunAsync"/>, so that librdkafka fills its
+    /// prefetch queue while the pipeline is still being built (a lookup file loading, the sink reading its table).
+    /// Nothing is consumed, paused or committed until RunAsync. A consumer group is never joined early: an instance
+    /// whose pipeline then failed to build would make every member of the group rebalance twice, on every restart.
+    /// </summary>
+    public void AssignEarly()
+    {
+        if (!_options.IsStatic || _earlyAssign is not null || Volatile.Read(ref _started) != 0) return;
+        _earlyAssign = Task.Run(FirstStaticAssignment);
+    }
+
+    private Task? _earlyAssign;
+
+    /// <summary>Messages librdkafka has fetched and not yet handed over (tests: prefetching before RunAsync).</summary>
+    internal long PrefetchedMessages => _consumer.QueuedMessages();
+
+    private void FirstStaticAssignment()
+    {
+        _logger.LogInformation("Pipeline {Pipeline}: consuming {Topics} from {Brokers} with static assignment ({Which}; no group membership, offsets committed as group {Group})",
+            _pipeline, string.Join(", ", _options.AllTopics), _options.Brokers,
+            _options.Partitions.Count == 0 ? "all partitions" : $"partitions {string.Join(",", _options.Partitions)}", GroupId);
+        AssignStatic();
+    }
+
+    /// <summary>Waits for an early assignment still talking to the brokers (the consumer must not be closed under it); its failure is the poll thread's to report.</summary>
+    private void WaitForEarlyAssignment()
+    {
+        try
+        {
+            _earlyAssign?.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
     private void AssignStatic()
     {
         var added = new List<PartitionKey>();

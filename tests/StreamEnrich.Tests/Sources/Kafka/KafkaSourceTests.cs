@@ -714,10 +714,58 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
-    public async Task Static_ListedPartitionDoesNotExist_FaultsNamingItAndTheTopicsPartitions()
+    public async Task AssignEarly_PrefetchesBeforeRunAndDeliversEverythingOnceInOrder()
+    {
+        const int n = 2000;
+        var topic = kafka.CreateTopic(4);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 4, n, Message);
+
+        var log = new KafkaTestLogger();
+        var source = new KafkaSource(Static(topic, group), "p", log, TimeProvider.System);
+        source.AssignEarly();
+        // librdkafka fetches while the pipeline would still be building: messages wait in its queue before RunAsync.
+        await WaitUntil(() => source.PrefetchedMessages > 0, "messages prefetched before RunAsync");
+        Assert.Equal(0, source.GetMetrics().MessagesConsumed);
+
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        await WaitUntil(() => drainer.Records.Count >= n, $"{n} records (got {drainer.Records.Count})");
+        await WaitUntil(() => source.GetMetrics().Partitions.Sum(p => p.Committed) == n, "commits at end offsets");
+        await Stop(source, run, stop, drainer);
+        Assert.Equal(n, drainer.Records.Count);
+        Assert.Equal(n, drainer.Records.Select(r => (r.Partition, r.Offset)).Distinct().Count());
+        foreach (var partition in drainer.Records.GroupBy(r => r.Partition))
+            Assert.Equal(partition.Select(r => r.Offset).Order(), partition.Select(r => r.Offset));
+        Assert.Equal(1, log.Count("assigned 4 partitions (static"));
+        Assert.Equal(kafka.EndOffsets(topic, 4), kafka.Committed(topic, 4, group));
+    }
+
+    [Fact]
+    public async Task AssignEarly_ClosedWithoutRunning_CommitsNothing()
+    {
+        var topic = kafka.CreateTopic(2);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 2, 100, Message);
+        var source = new KafkaSource(Static(topic, group), "p", new KafkaTestLogger(), TimeProvider.System);
+        source.AssignEarly();
+        await WaitUntil(() => source.PrefetchedMessages > 0, "messages prefetched");
+        // What a pipeline whose build failed does with its source.
+        await source.CloseAsync().WaitAsync(Timeout);
+        source.Dispose();
+        Assert.All(kafka.Committed(topic, 2, group), c => Assert.True(c < 0, $"committed {c} without running"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Static_ListedPartitionDoesNotExist_FaultsNamingItAndTheTopicsPartitions(bool assignEarly)
     {
         var topic = kafka.CreateTopic(2);
         var source = new KafkaSource(Static(topic, KafkaFixture.UniqueName("g"), 0, 7), "p", new KafkaTestLogger(), TimeProvider.System);
+        if (assignEarly) source.AssignEarly();
         var buffer = new BufferBlock<RecordChunk>();
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
