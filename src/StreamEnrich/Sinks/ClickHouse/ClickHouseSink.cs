@@ -98,6 +98,8 @@ internal sealed class ClickHouseSink : IDisposable
     private readonly ConcurrentBag<RowBinaryWriter> _bodyWriters = [];
     private const int ChunkWriterCapacity = 64 * 1024;
     private const int MaxPooledChunkCapacity = 1024 * 1024;
+    /// <summary>The largest encoded chunk so far (up to <see cref="MaxPooledChunkCapacity"/>): new writers start there, plus an eighth.</summary>
+    private int _largestChunk;
     private int MaxPooledBodyWriters => _options.InsertConcurrency;
     private ClickHouseHttpClient? _client;
     private List<ClickHouseColumn>? _columns;
@@ -248,6 +250,8 @@ internal sealed class ClickHouseSink : IDisposable
         if (!_bound) throw new InvalidOperationException("BindColumns has not run.");
         var w = RentWriter();
         var (rows, failed) = Encode(records, w);
+        // New writers start at the size chunks have needed so far, not grown by doubling (and copied) per new writer.
+        if (w.Position > Volatile.Read(ref _largestChunk) && w.Position <= MaxPooledChunkCapacity) Volatile.Write(ref _largestChunk, w.Position);
         return new RowBinaryRows(this, w, rows, failed);
     }
 
@@ -452,7 +456,8 @@ internal sealed class ClickHouseSink : IDisposable
         }
     }
 
-    private RowBinaryWriter RentWriter() => _chunkWriters.TryTake(out var w) ? w : new RowBinaryWriter(ChunkWriterCapacity);
+    private RowBinaryWriter RentWriter() =>
+        _chunkWriters.TryTake(out var w) ? w : new RowBinaryWriter(Math.Max(ChunkWriterCapacity, Volatile.Read(ref _largestChunk) + _largestChunk / 8));
 
     internal void ReturnWriter(RowBinaryWriter w)
     {
