@@ -685,11 +685,14 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     /// <summary>
     /// After an assignment, outside a pause: resumes the assigned partitions. librdkafka keeps a partition's
     /// application pause across revocation and reassignment, so a partition revoked while the pipeline was full would
-    /// otherwise come back paused and never be read again.
+    /// otherwise come back paused and never be read again. A consumer that never paused has nothing to resume, and a
+    /// resume is not free: it bumps the partitions' fetch version, which discards everything librdkafka prefetched
+    /// (with an early static assignment, the whole 32 MB prefetch, refetched after a stall of up to a second).
     /// </summary>
     private void ResumeAssigned()
     {
         _assignmentChanged = false;
+        if (Interlocked.Read(ref _pauses) == 0) return;
         var assignment = _consumer.Assignment();
         if (assignment.Count > 0) _consumer.Resume(assignment);
     }
