@@ -340,20 +340,60 @@ public sealed class LookupTableTests : IDisposable
             Assert.True(byInt >= 0, $"key {k} not found as an integer");
             Assert.Equal(byInt, table.Find(Value.FromUtf8(System.Text.Encoding.UTF8.GetBytes(k.ToString(System.Globalization.CultureInfo.InvariantCulture)))));
             Assert.Equal(byInt, table.Find(Value.FromString(k.ToString(System.Globalization.CultureInfo.InvariantCulture))));
-            var row = table.Row(byInt);
-            Assert.Equal(k % 3 == 0 ? "pro" : "free", row[0].ToString());
-            Assert.Equal("v" + k.ToString(System.Globalization.CultureInfo.InvariantCulture), row[1].ToString());
+            Assert.Equal(k % 3 == 0 ? "pro" : "free", table.Cell(byInt, 0).ToString());
+            Assert.Equal("v" + k.ToString(System.Globalization.CultureInfo.InvariantCulture), table.Cell(byInt, 1).ToString());
         }
         Assert.Equal(-1, table.Find(Value.FromInt(1)));
         Assert.Equal(-1, table.Find(Value.FromInt(7)));
-        Assert.Equal("text-only", table.Row(table.Find(Value.FromString("007"))).ToArray()[0].ToString());
+        Assert.Equal("text-only", table.Cell(table.Find(Value.FromString("007")), 0).ToString());
         Assert.Equal(table.Find(Value.FromInt(2048)), table.Find(Value.FromFloat(2048.0)));
         Assert.Equal(-1, table.Find(Value.Null));
 
         // Repeated texts share one UTF-8 buffer; the sink copies them as they are.
-        var a = table.Row(table.Find(Value.FromInt(0)))[0];
-        var b = table.Row(table.Find(Value.FromInt(3072)))[0];
+        var a = table.Cell(table.Find(Value.FromInt(0)), 0);
+        var b = table.Cell(table.Find(Value.FromInt(3072)), 0);
         Assert.True(a.IsUtf8 && b.IsUtf8);
         Assert.True(a.RawBytes == b.RawBytes, "equal lookup values should share one buffer");
+    }
+
+    [Theory]
+    [InlineData(1, 100_000)] // ids 1..N: indexed directly by key
+    [InlineData(-50, 50)]
+    [InlineData(long.MaxValue - 1000, long.MaxValue)]
+    [InlineData(long.MinValue, long.MinValue + 1000)]
+    public void Find_DenseIntegerKeys_EveryKeyFoundAndNeighboursMissed(long first, long last)
+    {
+        var keys = new List<long>();
+        for (var k = first; ; k++)
+        {
+            if (k % 7 != 3) keys.Add(k); // a few gaps inside the range
+            if (k == last) break;
+        }
+        var path = Path.Combine(_dir, "dense.csv");
+        File.WriteAllLines(path, new[] { "id,n" }.Concat(keys.Select(k => $"{k},v{k}")));
+        var table = LookupTable.Load(path, LookupFileFormat.Csv, "id", ["n"]);
+        foreach (var k in keys)
+            Assert.Equal("v" + k.ToString(System.Globalization.CultureInfo.InvariantCulture), table.Cell(table.Find(Value.FromInt(k)), 0).ToString());
+        for (var k = first; ; k++)
+        {
+            if (k % 7 == 3) Assert.Equal(-1, table.Find(Value.FromInt(k)));
+            if (k == last) break;
+        }
+        if (first > long.MinValue) Assert.Equal(-1, table.Find(Value.FromInt(first - 1)));
+        if (last < long.MaxValue) Assert.Equal(-1, table.Find(Value.FromInt(last + 1)));
+        Assert.Equal(-1, table.Find(Value.FromInt(first > 0 ? long.MinValue : long.MaxValue)));
+    }
+
+    [Fact]
+    public void Load_JsonLinesValues_ComeBackExactlyIncludingNegativeZero()
+    {
+        var path = Path.Combine(_dir, "z.jsonl");
+        File.WriteAllLines(path, ["{\"k\":1,\"v\":0.0}", "{\"k\":2,\"v\":-0.0}", "{\"k\":3,\"v\":0.0}", "{\"k\":4,\"v\":\"0.0\"}", "{\"k\":5,\"v\":0}"]);
+        var table = LookupTable.Load(path, LookupFileFormat.Jsonl, "k", ["v"]);
+        Assert.Equal(0L, BitConverter.DoubleToInt64Bits(table.Cell(table.Find(Value.FromInt(1)), 0).AsFloat));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(-0.0), BitConverter.DoubleToInt64Bits(table.Cell(table.Find(Value.FromInt(2)), 0).AsFloat));
+        Assert.Equal(0L, BitConverter.DoubleToInt64Bits(table.Cell(table.Find(Value.FromInt(3)), 0).AsFloat));
+        Assert.Equal(ValueKind.String, table.Cell(table.Find(Value.FromInt(4)), 0).Kind);
+        Assert.Equal(ValueKind.Int, table.Cell(table.Find(Value.FromInt(5)), 0).Kind);
     }
 }

@@ -86,8 +86,7 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
         var index = table.Find(fields[_keySlot]);
         if (index >= 0)
         {
-            var row = table.Row(index);
-            for (var i = 0; i < _targets.Length; i++) fields[_targets[i]] = row[i];
+            for (var i = 0; i < _targets.Length; i++) fields[_targets[i]] = table.Cell(index, i);
             return;
         }
         switch (_onMiss)

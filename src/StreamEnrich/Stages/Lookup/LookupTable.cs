@@ -6,33 +6,36 @@ using StreamEnrich.Records;
 namespace StreamEnrich.Stages.Lookup;
 
 /// <summary>
-/// An immutable keyed table loaded from a file. Rows are the values of the configured columns, in order, stored flat
-/// (row r is <c>values[r * columns .. (r + 1) * columns]</c>); equal strings are stored once, as UTF-8, so the sink
-/// copies them without transcoding. Keys are matched as text; keys that are canonical integers (<c>42</c>, not
-/// <c>042</c>) are also indexed as numbers in an open-addressing table, so an integer field finds its row with one
-/// probe and no allocation.
+/// An immutable keyed table loaded from a file. Each distinct value is stored once (strings as UTF-8, so the sink
+/// copies them without transcoding), and a row is the ids of its values, one per configured column, stored flat
+/// (row r is <c>cells[r * columns .. (r + 1) * columns]</c>): 4 bytes a cell instead of a whole value, so a large table
+/// stays in the CPU caches. Keys are matched as text; keys that are canonical integers (<c>42</c>, not <c>042</c>) are
+/// also indexed as numbers, directly by key when the keys are dense (ids 1..N), else in an open-addressing table, so
+/// an integer field finds its row with one or two memory reads and no allocation.
 /// </summary>
 internal sealed class LookupTable
 {
     private readonly Dictionary<string, int> _byString;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly IntIndex _byLong;
-    private readonly Value[] _values;
+    private readonly int[] _cells;
+    private readonly Value[] _distinct;
     private readonly int _columns;
 
-    private LookupTable(Dictionary<string, int> byString, IntIndex byLong, Value[] values, int columns)
+    private LookupTable(Dictionary<string, int> byString, IntIndex byLong, int[] cells, Value[] distinct, int columns)
     {
         _byString = byString;
         _byChars = byString.GetAlternateLookup<ReadOnlySpan<char>>();
         _byLong = byLong;
-        _values = values;
+        _cells = cells;
+        _distinct = distinct;
         _columns = columns;
     }
 
     public int Count => _byString.Count;
 
-    /// <summary>The values of row <paramref name="row"/> (from <see cref="Find"/>), one per configured column.</summary>
-    public ReadOnlySpan<Value> Row(int row) => _values.AsSpan(row * _columns, _columns);
+    /// <summary>The value of configured column <paramref name="column"/> in row <paramref name="row"/> (from <see cref="Find"/>).</summary>
+    public Value Cell(int row, int column) => _distinct[_cells[row * _columns + column]];
 
     /// <summary>The row index for <paramref name="key"/>, or -1.</summary>
     public int Find(in Value key)
@@ -57,14 +60,37 @@ internal sealed class LookupTable
         }
     }
 
-    /// <summary>Integer key → row, linear probing over one array of (key, row + 1) pairs at most half full.</summary>
+    /// <summary>
+    /// Integer key → row. Dense keys (at most four slots per key between the smallest and the largest, as with ids
+    /// 1..N) index an array of row + 1 directly: 4 bytes a slot, one read. Other keys use linear probing over one array
+    /// of (key, row + 1) pairs at most half full.
+    /// </summary>
     private sealed class IntIndex
     {
-        private readonly (long Key, int RowPlusOne)[] _slots;
+        private readonly (long Key, int RowPlusOne)[] _slots = [];
         private readonly int _mask;
+        private readonly int[]? _direct;
+        private readonly long _min;
 
         public IntIndex(List<(long Key, int Row)> keys)
         {
+            if (keys.Count > 0)
+            {
+                long min = long.MaxValue, max = long.MinValue;
+                foreach (var (key, _) in keys)
+                {
+                    min = Math.Min(min, key);
+                    max = Math.Max(max, key);
+                }
+                var range = (UInt128)(Int128)max - (UInt128)(Int128)min + 1;
+                if (range <= (UInt128)Math.Max(64, keys.Count * 4L))
+                {
+                    _min = min;
+                    _direct = new int[(int)range];
+                    foreach (var (key, row) in keys) _direct[key - min] = row + 1;
+                    return;
+                }
+            }
             var capacity = 16;
             while (capacity < keys.Count * 2) capacity <<= 1;
             _slots = new (long, int)[capacity];
@@ -81,6 +107,12 @@ internal sealed class LookupTable
 
         public int Find(long key)
         {
+            if (_direct is { } direct)
+            {
+                var offset = (ulong)(key - _min); // wraps for keys below the minimum, so one comparison covers both ends
+                return offset < (ulong)direct.Length ? direct[offset] - 1 : -1;
+            }
+            if (_slots.Length == 0) return -1;
             var i = Slot(key);
             while (true)
             {
@@ -108,7 +140,7 @@ internal sealed class LookupTable
         var builder = new Builder(path);
         if (format == LookupFileFormat.Csv) LoadCsv(path, text, keyColumn, columns, builder);
         else LoadJsonLines(path, text, keyColumn, columns, builder);
-        return new LookupTable(builder.ByString, new IntIndex(builder.ByLong), [.. builder.Values], columns.Count);
+        return new LookupTable(builder.ByString, new IntIndex(builder.ByLong), [.. builder.Cells], [.. builder.Distinct], columns.Count);
     }
 
     private static void LoadCsv(string path, string text, string keyColumn, IReadOnlyList<string> columns, Builder builder)
@@ -194,11 +226,26 @@ internal sealed class LookupTable
         _ => builder.Text(e.GetRawText()),
     };
 
+    /// <summary>Value equality that also tells 0.0 from -0.0 (a distinct value must come back exactly as loaded).</summary>
+    private sealed class SameValue : IEqualityComparer<Value>
+    {
+        public static readonly SameValue Instance = new();
+
+        public bool Equals(Value a, Value b) => a.Kind == ValueKind.Float
+            ? b.Kind == ValueKind.Float && BitConverter.DoubleToInt64Bits(a.AsFloat) == BitConverter.DoubleToInt64Bits(b.AsFloat)
+            : a.Equals(b);
+
+        public int GetHashCode(Value v) => v.GetHashCode();
+    }
+
     private sealed class Builder(string path)
     {
         public Dictionary<string, int> ByString { get; } = new(StringComparer.Ordinal);
         public List<(long Key, int Row)> ByLong { get; } = [];
-        public List<Value> Values { get; } = [];
+        /// <summary>Row-major value ids into <see cref="Distinct"/>.</summary>
+        public List<int> Cells { get; } = [];
+        public List<Value> Distinct { get; } = [];
+        private readonly Dictionary<Value, int> _ids = new(SameValue.Instance);
         private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
         private readonly Dictionary<string, Value> _texts = new(StringComparer.Ordinal);
 
@@ -215,7 +262,16 @@ internal sealed class LookupTable
                 ByLong.Add((l, row));
         }
 
-        public void AddValue(Value v) => Values.Add(v);
+        public void AddValue(Value v)
+        {
+            if (!_ids.TryGetValue(v, out var id))
+            {
+                id = Distinct.Count;
+                Distinct.Add(v);
+                _ids.Add(v, id);
+            }
+            Cells.Add(id);
+        }
 
         /// <summary>A string value as UTF-8, one buffer per distinct text (lookup columns repeat a few values a lot).</summary>
         public Value Text(string s)
