@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Text;
@@ -119,9 +120,17 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
         public readonly bool AtEnd => _pos >= _buffer.Length;
 
         /// <summary>The byte at the position, or 0 at the end (0 is never valid where a structural byte is expected).</summary>
-        public readonly byte Current => _pos < _buffer.Length ? _buffer[_pos] : (byte)0;
+        public readonly byte Current => (uint)_pos < (uint)_buffer.Length ? _buffer[_pos] : (byte)0;
 
+        /// <summary>Moves past white space; compact JSON has none, so the common case is one inlined comparison.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void SkipWhiteSpace()
+        {
+            if ((uint)_pos < (uint)_buffer.Length && _buffer[_pos] > (byte)' ') return;
+            SkipWhiteSpaceSlow();
+        }
+
+        private void SkipWhiteSpaceSlow()
         {
             var buf = _buffer;
             var i = _pos;
