@@ -159,10 +159,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
             }
             while (true)
             {
-                if (Current != (byte)'"') throw Error("expected a property name in double quotes");
-                var start = ++_pos;
-                var escaped = ScanString();
-                var end = _pos++;
+                var (start, end, escaped) = ReadName();
                 int nameLength;
                 ReadOnlySpan<byte> full;
                 if (!escaped && prefixLength == 0)
@@ -175,10 +172,6 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
                     nameLength = CopyName(start, end, prefixLength);
                     full = path.AsSpan(0, prefixLength + nameLength);
                 }
-                SkipWhiteSpace();
-                if (Current != (byte)':') throw Error("expected ':' after a property name");
-                _pos++;
-                SkipWhiteSpace();
 
                 var slot = index.Find(full, out var hasChildren);
                 if (slot == RecordLayout.NotFound)
@@ -210,21 +203,41 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
                     ReadValue(depth, keep: false);
                 }
 
-                SkipWhiteSpace();
-                var c = Current;
-                if (c == (byte)',')
-                {
-                    _pos++;
-                    SkipWhiteSpace();
-                    continue;
-                }
-                if (c == (byte)'}')
-                {
-                    _pos++;
-                    return;
-                }
-                throw Error("expected ',' or '}' after a property value");
+                if (!MoreAfterValue((byte)'}', "expected ',' or '}' after a property value")) return;
             }
+        }
+
+        /// <summary>
+        /// After a member or item: true past a ',' (another follows), false past <paramref name="close"/> (the container
+        /// ends); anything else is a syntax error.
+        /// </summary>
+        private bool MoreAfterValue(byte close, string expected)
+        {
+            SkipWhiteSpace();
+            var c = Current;
+            if (c == (byte)',')
+            {
+                _pos++;
+                SkipWhiteSpace();
+                return true;
+            }
+            if (c != close) throw Error(expected);
+            _pos++;
+            return false;
+        }
+
+        /// <summary>Reads <c>"name" :</c> and the white space after it; returns where the name's text is and whether it has escapes.</summary>
+        private (int Start, int End, bool Escaped) ReadName()
+        {
+            if (Current != (byte)'"') throw Error("expected a property name in double quotes");
+            var start = ++_pos;
+            var escaped = ScanString();
+            var end = _pos++;
+            SkipWhiteSpace();
+            if (Current != (byte)':') throw Error("expected ':' after a property name");
+            _pos++;
+            SkipWhiteSpace();
+            return (start, end, escaped);
         }
 
         /// <summary>Copies the name between <paramref name="start"/> and <paramref name="end"/> (unescaped) into the path after the prefix.</summary>
@@ -320,20 +333,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
                     if (t_itemCount == items.Length) Array.Resize(ref t_items, items.Length * 2);
                     t_items![t_itemCount++] = item;
                 }
-                SkipWhiteSpace();
-                var c = Current;
-                if (c == (byte)',')
-                {
-                    _pos++;
-                    SkipWhiteSpace();
-                    continue;
-                }
-                if (c == (byte)']')
-                {
-                    _pos++;
-                    break;
-                }
-                throw Error("expected ',' or ']' after an array item");
+                if (!MoreAfterValue((byte)']', "expected ',' or ']' after an array item")) break;
             }
             if (!keep) return default;
             var span = t_items!.AsSpan(start, t_itemCount - start);
@@ -356,10 +356,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
             var entries = keep ? new List<KeyValuePair<string, Value>>() : null;
             while (true)
             {
-                if (Current != (byte)'"') throw Error("expected a property name in double quotes");
-                var start = ++_pos;
-                var escaped = ScanString();
-                var end = _pos++;
+                var (start, end, escaped) = ReadName();
                 string? name = null;
                 if (keep)
                 {
@@ -374,26 +371,9 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
                         name = Encoding.UTF8.GetString(source);
                     }
                 }
-                SkipWhiteSpace();
-                if (Current != (byte)':') throw Error("expected ':' after a property name");
-                _pos++;
-                SkipWhiteSpace();
                 var value = ReadValue(depth, keep);
                 entries?.Add(new(name!, value));
-                SkipWhiteSpace();
-                var c = Current;
-                if (c == (byte)',')
-                {
-                    _pos++;
-                    SkipWhiteSpace();
-                    continue;
-                }
-                if (c == (byte)'}')
-                {
-                    _pos++;
-                    break;
-                }
-                throw Error("expected ',' or '}' after a property value");
+                if (!MoreAfterValue((byte)'}', "expected ',' or '}' after a property value")) break;
             }
             return keep ? Value.FromMap(entries!.ToArray()) : default;
         }
