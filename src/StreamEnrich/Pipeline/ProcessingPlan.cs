@@ -10,7 +10,7 @@ internal sealed record BuiltStage(string Name, string Type, IRecordStage? Sync, 
 
 /// <summary>
 /// The per-record work of a pipeline, fixed at build time: fill Kafka metadata, decode, then the stages.
-/// Consecutive synchronous stages are fused into one pass per record; each asynchronous stage is its own step.
+/// Consecutive synchronous stages form one step (each runs over the chunk in turn); each asynchronous stage is its own step.
 /// </summary>
 internal sealed class ProcessingPlan
 {
@@ -63,22 +63,30 @@ internal sealed class ProcessingPlan
     {
         public bool IsEmpty => stages.Length == 0;
 
+        /// <summary>
+        /// Runs each stage over the whole chunk before the next one. A stage's loop is short and its records are
+        /// independent, so the CPU overlaps the cache misses of consecutive records: a lookup into a large table
+        /// costs a fraction of what it costs when each record runs all stages in turn. A record that failed or was
+        /// filtered skips the stages after.
+        /// </summary>
         public void Run(RecordChunk chunk)
         {
-            if (stages.Length == 0) return;
             var records = chunk.Records;
-            for (var i = 0; i < chunk.Count; i++)
+            var count = chunk.Count;
+            foreach (var stage in stages)
             {
-                var r = records[i];
-                for (var s = 0; s < stages.Length && r.IsActive; s++)
+                var process = stage.Sync!;
+                for (var i = 0; i < count; i++)
                 {
+                    var r = records[i];
+                    if (!r.IsActive) continue;
                     try
                     {
-                        stages[s].Sync!.Process(r);
+                        process.Process(r);
                     }
                     catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
-                        r.Fail(stages[s].Name, $"{ex.GetType().Name}: {ex.Message}");
+                        r.Fail(stage.Name, $"{ex.GetType().Name}: {ex.Message}");
                     }
                 }
             }

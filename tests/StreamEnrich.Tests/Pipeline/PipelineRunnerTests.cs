@@ -119,6 +119,47 @@ public class PipelineRunnerTests
         new("test", parallelism, InsertConcurrency: 3, new BatchOptions { MaxRows = maxRows, MaxWait = maxWait ?? TimeSpan.FromMilliseconds(50) }, onError, TimeSpan.Zero);
 
     [Fact]
+    public void SyncStep_EachStageOverTheChunk_FailedAndFilteredRecordsSkipLaterStages()
+    {
+        var seen = new List<(string Stage, long V)>();
+        var (plan, slot) = Plan(
+            l => new LambdaStage(r =>
+            {
+                seen.Add(("stage1", r.Fields[V].AsInt));
+                if (r.Fields[V].AsInt == 1) r.Fail("stage1", "one fails");
+                if (r.Fields[V].AsInt == 2) r.Filter();
+            }),
+            l => new LambdaStage(r =>
+            {
+                seen.Add(("stage2", r.Fields[V].AsInt));
+                if (r.Fields[V].AsInt == 3) throw new InvalidOperationException("three throws");
+            }),
+            l => new LambdaStage(r => seen.Add(("stage3", r.Fields[V].AsInt))));
+        var records = Enumerable.Range(0, 5).Select(i =>
+        {
+            var r = plan.Layout.NewRecord();
+            r.Fields[slot] = Value.FromInt(i);
+            return r;
+        }).ToArray();
+        var step = Assert.IsType<ProcessingPlan.SyncStep>(plan.Steps[0]);
+
+        step.Run(new RecordChunk(records, records.Length));
+
+        // Stage by stage over the chunk, in record order; a failed, filtered or throwing record goes no further.
+        Assert.Equal(
+            [("stage1", 0L), ("stage1", 1L), ("stage1", 2L), ("stage1", 3L), ("stage1", 4L),
+             ("stage2", 0L), ("stage2", 3L), ("stage2", 4L),
+             ("stage3", 0L), ("stage3", 4L)],
+            seen);
+        Assert.Equal(RecordStatus.Failed, records[1].Status);
+        Assert.Equal(RecordStatus.Filtered, records[2].Status);
+        Assert.Equal(RecordStatus.Failed, records[3].Status);
+        Assert.Equal("stage2", records[3].FailedStage);
+        Assert.Equal("InvalidOperationException: three throws", records[3].FailureReason);
+        Assert.Equal(RecordStatus.Active, records[4].Status);
+    }
+
+    [Fact]
     public async Task RunAsync_ParallelStages_KeepsOrderAndInsertsEveryRecord()
     {
         var (plan, _) = Plan(l => new LambdaStage(r =>
