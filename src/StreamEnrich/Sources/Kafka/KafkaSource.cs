@@ -541,14 +541,6 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     }
 
     /// <summary>
-    /// Static assignment: reads the topics' partitions from the brokers and assigns those not assigned yet (the
-    /// configured list, or all). Partitions found at the brokers' first answer for their topic start at the committed
-    /// offset (else start_from); one that appears later (or whose topic did not exist yet) starts at its committed
-    /// offset, else at its first offset. Schedules the next
-    /// check: soon while a topic is missing, at partition_discovery_interval otherwise, never with a fixed list
-    /// that is fully assigned.
-    /// </summary>
-    /// <summary>
     /// With static assignment, assigns the partitions now, before <see cref="RunAsync"/>, so that librdkafka fills its
     /// prefetch queue while the pipeline is still being built (a lookup file loading, the sink reading its table).
     /// Nothing is consumed, paused or committed until RunAsync. A consumer group is never joined early: an instance
@@ -585,6 +577,14 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         }
     }
 
+    /// <summary>
+    /// Static assignment: reads the topics' partitions from the brokers and assigns those not assigned yet (the
+    /// configured list, or all). Partitions found at the brokers' first answer for their topic start at the committed
+    /// offset (else start_from); one that appears later (or whose topic did not exist yet) starts at its committed
+    /// offset, else at its first offset. Schedules the next
+    /// check: soon while a topic is missing, at partition_discovery_interval otherwise, never with a fixed list
+    /// that is fully assigned.
+    /// </summary>
     private void AssignStatic()
     {
         var added = new List<PartitionKey>();
