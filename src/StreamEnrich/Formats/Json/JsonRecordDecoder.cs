@@ -147,7 +147,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
         private static string DescribeByte(byte b) =>
             b is >= 0x21 and < 0x7F ? $"'{(char)b}'" : $"byte 0x{b.ToString("X2", CultureInfo.InvariantCulture)}";
 
-        /// <summary>Reads the members of the object whose '{' was just passed; <paramref name="prefixLength"/> bytes of the path hold "parent." .</summary>
+        /// <summary>Reads the object the scanner is on (its '{') through its '}'; <paramref name="prefixLength"/> bytes of the path hold "parent." .</summary>
         public void ReadObject(Value[] fields, int prefixLength, int depth)
         {
             _pos++;
@@ -583,7 +583,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
         (HexValue(s[at]) << 12) | (HexValue(s[at + 1]) << 8) | (HexValue(s[at + 2]) << 4) | HexValue(s[at + 3]);
 
     /// <summary>A number the scanner has checked: a 64-bit integer when it is one, an exact decimal when a double cannot hold it, else a double.</summary>
-    internal static Value ParseNumber(ReadOnlySpan<byte> span, bool isInteger)
+    private static Value ParseNumber(ReadOnlySpan<byte> span, bool isInteger)
     {
         var negative = span[0] == (byte)'-';
         var digits = negative ? span[1..] : span;
