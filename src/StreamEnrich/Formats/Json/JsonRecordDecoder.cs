@@ -150,13 +150,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
         /// <summary>Reads the object the scanner is on (its '{') through its '}'; <paramref name="prefixLength"/> bytes of the path hold "parent." .</summary>
         public void ReadObject(Value[] fields, int prefixLength, int depth)
         {
-            _pos++;
-            SkipWhiteSpace();
-            if (Current == (byte)'}')
-            {
-                _pos++;
-                return;
-            }
+            if (OpenIsEmpty((byte)'}')) return;
             while (true)
             {
                 var (start, end, escaped) = ReadName();
@@ -205,6 +199,19 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
 
                 if (!MoreAfterValue((byte)'}', "expected ',' or '}' after a property value")) return;
             }
+        }
+
+        /// <summary>
+        /// Moves past the '{' or '[' the scanner is on and any white space; true (and past <paramref name="close"/>) when
+        /// the container is empty.
+        /// </summary>
+        private bool OpenIsEmpty(byte close)
+        {
+            _pos++;
+            SkipWhiteSpace();
+            if (Current != close) return false;
+            _pos++;
+            return true;
         }
 
         /// <summary>
@@ -316,13 +323,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
 
         private Value ReadArray(int depth, bool keep)
         {
-            _pos++;
-            SkipWhiteSpace();
-            if (Current == (byte)']')
-            {
-                _pos++;
-                return keep ? Value.FromArray([]) : default;
-            }
+            if (OpenIsEmpty((byte)']')) return keep ? Value.FromArray([]) : default;
             var start = t_itemCount;
             while (true)
             {
@@ -346,13 +347,7 @@ internal sealed class JsonRecordDecoder : IRecordDecoder
         /// <summary>An object kept whole (or skipped): its members in order, names as strings.</summary>
         private Value ReadMap(int depth, bool keep)
         {
-            _pos++;
-            SkipWhiteSpace();
-            if (Current == (byte)'}')
-            {
-                _pos++;
-                return keep ? Value.FromMap([]) : default;
-            }
+            if (OpenIsEmpty((byte)'}')) return keep ? Value.FromMap([]) : default;
             var entries = keep ? new List<KeyValuePair<string, Value>>() : null;
             while (true)
             {

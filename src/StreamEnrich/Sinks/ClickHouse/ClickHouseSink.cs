@@ -456,8 +456,12 @@ internal sealed class ClickHouseSink : IDisposable
         }
     }
 
-    private RowBinaryWriter RentWriter() =>
-        _chunkWriters.TryTake(out var w) ? w : new RowBinaryWriter(Math.Max(ChunkWriterCapacity, Volatile.Read(ref _largestChunk) + _largestChunk / 8));
+    private RowBinaryWriter RentWriter()
+    {
+        if (_chunkWriters.TryTake(out var w)) return w;
+        var largest = Volatile.Read(ref _largestChunk);
+        return new RowBinaryWriter(Math.Max(ChunkWriterCapacity, largest + largest / 8));
+    }
 
     internal void ReturnWriter(RowBinaryWriter w)
     {

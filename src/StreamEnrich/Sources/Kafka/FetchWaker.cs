@@ -15,7 +15,7 @@ namespace StreamEnrich.Sources.Kafka;
 /// every second, with both cores half idle.
 /// </para>
 /// <para>
-/// The poll thread reports the queue's length after each read (<see cref="Observe"/>). Once the queue has been near
+/// The poll thread reports the queue's length before each read (<see cref="Observe"/>). Once the queue has been near
 /// its limit (three quarters) and has drained below half, this class asks the leaders of the assigned partitions
 /// for their latest offsets, from its own thread so the poll thread never waits for the answer. The request wakes
 /// each leader's broker thread, which finds room in the queue and fetches at once. Nothing else changes: no pause,
@@ -58,7 +58,7 @@ internal sealed class FetchWaker : IDisposable
     public long Wakeups => Interlocked.Read(ref _wakeups);
 
     /// <summary>
-    /// Poll thread, after a read: <paramref name="queuedMessages"/> in librdkafka's consumer queue, of about
+    /// Poll thread, before a read: <paramref name="queuedMessages"/> in librdkafka's consumer queue, of about
     /// <paramref name="averageMessageBytes"/> each (key + value, as librdkafka counts them).
     /// </summary>
     public void Observe(long queuedMessages, double averageMessageBytes)
