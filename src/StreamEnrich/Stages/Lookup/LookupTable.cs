@@ -167,7 +167,7 @@ internal sealed class LookupTable
                 if (record.Fields.Length != header.Length)
                     throw new LookupLoadException(path, record.Line, $"expected {header.Length} fields as in the header, found {record.Fields.Length}");
                 builder.Add(record.Fields[keyIndex], record.Line);
-                for (var c = 0; c < columns.Count; c++) builder.AddValue(builder.Text(record.Fields[indexes[c]]));
+                for (var c = 0; c < columns.Count; c++) builder.AddText(record.Fields[indexes[c]]);
             }
             if (header is null) throw new LookupLoadException(path, 0, "the file is empty; a CSV lookup file needs a header row");
         }
@@ -211,22 +211,28 @@ internal sealed class LookupTable
                 };
                 builder.Add(key, lineNo);
                 for (var c = 0; c < columns.Count; c++)
-                    builder.AddValue(root.TryGetProperty(columns[c], out var el) ? FromJson(el, builder) : Value.Null);
+                {
+                    if (root.TryGetProperty(columns[c], out var el)) AddJson(el, builder);
+                    else builder.AddValue(Value.Null);
+                }
             }
         }
     }
 
-    private static Value FromJson(JsonElement e, Builder builder) => e.ValueKind switch
+    private static void AddJson(JsonElement e, Builder builder)
     {
-        JsonValueKind.String => builder.Text(e.GetString()!),
-        JsonValueKind.Number => e.TryGetInt64(out var l) ? Value.FromInt(l) : Value.FromFloat(e.GetDouble()),
-        JsonValueKind.True => Value.True,
-        JsonValueKind.False => Value.False,
-        JsonValueKind.Null => Value.Null,
-        _ => builder.Text(e.GetRawText()),
-    };
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String: builder.AddText(e.GetString()!); break;
+            case JsonValueKind.Number: builder.AddValue(e.TryGetInt64(out var l) ? Value.FromInt(l) : Value.FromFloat(e.GetDouble())); break;
+            case JsonValueKind.True: builder.AddValue(Value.True); break;
+            case JsonValueKind.False: builder.AddValue(Value.False); break;
+            case JsonValueKind.Null: builder.AddValue(Value.Null); break;
+            default: builder.AddText(e.GetRawText()); break; // objects and arrays as their JSON text
+        }
+    }
 
-    /// <summary>Value equality that also tells 0.0 from -0.0 (a distinct value must come back exactly as loaded).</summary>
+    /// <summary>Value equality that also tells 0.0 from -0.0 (a distinct value must come back exactly as loaded). Texts never get here (<see cref="Builder.AddText"/>).</summary>
     private sealed class SameValue : IEqualityComparer<Value>
     {
         public static readonly SameValue Instance = new();
@@ -246,8 +252,8 @@ internal sealed class LookupTable
         public List<int> Cells { get; } = [];
         public List<Value> Distinct { get; } = [];
         private readonly Dictionary<Value, int> _ids = new(SameValue.Instance);
+        private readonly Dictionary<string, int> _textIds = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, Value> _texts = new(StringComparer.Ordinal);
 
         /// <summary>Starts row <c>ByString.Count</c> under <paramref name="key"/>; its values follow with <see cref="AddValue"/>.</summary>
         public void Add(string key, int line)
@@ -262,6 +268,7 @@ internal sealed class LookupTable
                 ByLong.Add((l, row));
         }
 
+        /// <summary>The next cell of the current row: a number, boolean or null.</summary>
         public void AddValue(Value v)
         {
             if (!_ids.TryGetValue(v, out var id))
@@ -273,15 +280,16 @@ internal sealed class LookupTable
             Cells.Add(id);
         }
 
-        /// <summary>A string value as UTF-8, one buffer per distinct text (lookup columns repeat a few values a lot).</summary>
-        public Value Text(string s)
+        /// <summary>The next cell of the current row: a text, stored once as UTF-8 however often it repeats (lookup columns repeat a few values a lot).</summary>
+        public void AddText(string s)
         {
-            if (!_texts.TryGetValue(s, out var v))
+            if (!_textIds.TryGetValue(s, out var id))
             {
-                v = Value.FromUtf8(Encoding.UTF8.GetBytes(s));
-                _texts.Add(s, v);
+                id = Distinct.Count;
+                Distinct.Add(Value.FromUtf8(Encoding.UTF8.GetBytes(s)));
+                _textIds.Add(s, id);
             }
-            return v;
+            Cells.Add(id);
         }
     }
 }
