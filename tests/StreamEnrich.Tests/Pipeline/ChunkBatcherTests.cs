@@ -7,17 +7,27 @@ using Record = StreamEnrich.Records.Record;
 
 namespace StreamEnrich.Tests.Pipeline;
 
-public class ChunkBatcherTests
+public sealed class ChunkBatcherTests : IDisposable
 {
-    private static RecordChunk Chunk(int records, long bytes = 100) =>
-        new(Enumerable.Range(0, records).Select(_ => new Record(0)).ToArray(), records) { PayloadBytes = bytes };
+    private readonly CancellationTokenSource _cts = new(TimeSpan.FromSeconds(30));
+
+    public void Dispose() => _cts.Dispose();
+
+    /// <summary>A batcher (input capacity 4) feeding an insert block with <paramref name="insertSlots"/> places (unbounded when null).</summary>
+    private (ChunkBatcher Batcher, BufferBlock<InsertBatch> Output) Start(BatchOptions options, int? insertSlots = null,
+        Func<EncodedRows?, EncodedRows, EncodedRows>? merge = null)
+    {
+        var output = new BufferBlock<InsertBatch>(new DataflowBlockOptions { BoundedCapacity = insertSlots ?? DataflowBlockOptions.Unbounded });
+        return (new ChunkBatcher(options, 4, output, merge, TimeProvider.System, _cts.Token), output);
+    }
+
+    private static RecordChunk Chunk(int records, long bytes = 100, bool caughtUp = false) =>
+        new(Enumerable.Range(0, records).Select(_ => new Record(0)).ToArray(), records) { PayloadBytes = bytes, CaughtUp = caughtUp };
 
     [Fact]
     public async Task Batcher_MaxWaitElapses_FlushesPartialBatch()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 1000, MaxWait = TimeSpan.FromMilliseconds(100) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 1000, MaxWait = TimeSpan.FromMilliseconds(100) });
         await batcher.Target.SendAsync(Chunk(3));
         var batch = await output.ReceiveAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(3, batch.Records);
@@ -28,9 +38,7 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_MaxBytesReached_FlushesWithoutWaiting()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 1000, MaxBytes = 1000, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 1000, MaxBytes = 1000, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(Chunk(1, 600));
         await batcher.Target.SendAsync(Chunk(1, 600));
         var batch = await output.ReceiveAsync(TimeSpan.FromSeconds(5));
@@ -41,9 +49,7 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_InputCompletes_FlushesRemainderAndCompletes()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 1000, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 1000, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(Chunk(5));
         batcher.Target.Complete();
         var batch = await output.ReceiveAsync(TimeSpan.FromSeconds(5));
@@ -62,8 +68,6 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_WithMerge_HandsOneMergedBufferAndReleasesChunkBuffers()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
         var merged = new List<CountedRows>();
         EncodedRows Merge(EncodedRows? batch, EncodedRows next)
         {
@@ -71,7 +75,7 @@ public class ChunkBatcherTests
             merged.Add((CountedRows)next);
             return new CountedRows((batch?.Rows ?? 0) + next.Rows);
         }
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 1000, MaxWait = TimeSpan.FromHours(1) }, 4, output, Merge, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 1000, MaxWait = TimeSpan.FromHours(1) }, merge: Merge);
         var chunks = new[] { Chunk(3), Chunk(4) };
         foreach (var c in chunks)
         {
@@ -87,8 +91,7 @@ public class ChunkBatcherTests
         Assert.All(chunks, c => Assert.Null(c.Encoded));
     }
 
-    private static RecordChunk CaughtUpChunk(int records) =>
-        new(Enumerable.Range(0, records).Select(_ => new Record(0)).ToArray(), records) { PayloadBytes = 100, CaughtUp = true };
+    private static RecordChunk CaughtUpChunk(int records) => Chunk(records, caughtUp: true);
 
     /// <summary>Nothing reaches <paramref name="output"/> for a while (max_wait is an hour in these tests, so a late
     /// timer cannot flush; a wrong early flush happens at once), then the input completes and the rest is flushed.</summary>
@@ -103,9 +106,7 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_WaitedForInsert_CountsTheTimeAFullBatchFoundNoInsertSlot()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>(new DataflowBlockOptions { BoundedCapacity = 1 }); // one insert slot
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, insertSlots: 1);
         await batcher.Target.SendAsync(Chunk(10));
         while (output.Count == 0) await Task.Delay(10);
         Assert.Equal(TimeSpan.Zero, batcher.WaitedForInsert); // the slot was free
@@ -124,9 +125,7 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_CaughtUpAfterAFullBatch_FlushesTheRestWithoutWaiting()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(Chunk(10));
         Assert.Equal(10, (await output.ReceiveAsync(TimeSpan.FromSeconds(5))).Records);
         await batcher.Target.SendAsync(Chunk(3));
@@ -141,9 +140,7 @@ public class ChunkBatcherTests
     {
         // A trickle: every chunk arrives with the source caught up; batches under a tenth of max_rows must still wait
         // for max_wait, from the start on.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(CaughtUpChunk(1));
         await batcher.Target.SendAsync(CaughtUpChunk(1));
         Assert.Equal(2, (await AssertHeldUntilCompleted(batcher, output)).Records);
@@ -153,9 +150,7 @@ public class ChunkBatcherTests
     public async Task Batcher_CaughtUpInTheFirstBatch_FlushesWithoutWaiting()
     {
         // A backlog smaller than one batch (a restart, a quiet topic): inserted once it is read, not after max_wait.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(Chunk(30));
         await batcher.Target.SendAsync(CaughtUpChunk(20));
         var batch = await output.ReceiveAsync(TimeSpan.FromSeconds(5)); // max_wait is an hour
@@ -168,9 +163,7 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_EarlyFlush_HappensOncePerFullBatch()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(Chunk(10));
         await output.ReceiveAsync(TimeSpan.FromSeconds(5));
         await batcher.Target.SendAsync(CaughtUpChunk(1));
@@ -184,9 +177,7 @@ public class ChunkBatcherTests
     public async Task Batcher_CaughtUpAfterAFullBatchWithUnderATenth_WaitsForMoreOrMaxWait()
     {
         // A steady stream: the consumer catches up right after each full batch; a tiny part must not follow each one.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 100, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(Chunk(100));
         await output.ReceiveAsync(TimeSpan.FromSeconds(5));
         await batcher.Target.SendAsync(CaughtUpChunk(9));
@@ -199,9 +190,7 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_EmptyCaughtUpMarker_FlushesPendingRowsAndIsNotInserted()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1) });
         await batcher.Target.SendAsync(Chunk(10));
         await output.ReceiveAsync(TimeSpan.FromSeconds(5));
         await batcher.Target.SendAsync(Chunk(4));
@@ -218,9 +207,7 @@ public class ChunkBatcherTests
     [Fact]
     public async Task Batcher_FlushWhenCaughtUpOff_WaitsForMaxWait()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var output = new BufferBlock<InsertBatch>();
-        var batcher = new ChunkBatcher(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1), FlushWhenCaughtUp = false }, 4, output, null, TimeProvider.System, cts.Token);
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 10, MaxWait = TimeSpan.FromHours(1), FlushWhenCaughtUp = false });
         await batcher.Target.SendAsync(Chunk(10));
         await output.ReceiveAsync(TimeSpan.FromSeconds(5));
         await batcher.Target.SendAsync(CaughtUpChunk(2));

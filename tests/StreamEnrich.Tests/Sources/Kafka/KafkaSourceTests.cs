@@ -739,6 +739,37 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.All(kafka.Committed(topic, 2, group), c => Assert.True(c < 0, $"committed {c} without running"));
     }
 
+    [Fact]
+    public async Task AssignEarly_TheRunDeliversThePrefetchWithoutFetchingItAgain()
+    {
+        if (kafka.Cluster is null) return; // needs the mock cluster to take the brokers down
+        const int n = 200;
+        var topic = kafka.CreateTopic(2);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 2, n, Message);
+        var source = new KafkaSource(Static(topic, group), "p", new KafkaTestLogger(), TimeProvider.System);
+        source.AssignEarly();
+        await WaitUntil(() => source.PrefetchedMessages >= n, "every message prefetched");
+        // With the brokers gone only the prefetch can deliver: anything that made librdkafka drop it (a resume bumps
+        // the fetch version) would leave the run without messages.
+        var brokers = Enumerable.Range(1, kafka.Cluster.BrokerCount).ToList();
+        foreach (var b in brokers) kafka.Cluster.SetBrokerDown(b);
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        try
+        {
+            await WaitUntil(() => drainer.Records.Count >= n, $"{n} records from the prefetch (got {drainer.Records.Count})");
+        }
+        finally
+        {
+            foreach (var b in brokers) kafka.Cluster.SetBrokerUp(b);
+        }
+        await Stop(source, run, stop, drainer);
+        Assert.Equal(n, drainer.Records.Select(r => (r.Partition, r.Offset)).Distinct().Count());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
