@@ -137,7 +137,7 @@ internal static class BenchCommand
                     await ch.ExecuteAsync("DROP TABLE IF EXISTS bench_raw").ConfigureAwait(false);
                 }
                 if (round >= runs) continue;
-                foreach (var (extra, label) in Repetitions(1, variant))
+                foreach (var (extra, label) in Variants(variant))
                 {
                     if (runJson)
                         foreach (var mode in modes)
@@ -524,14 +524,11 @@ internal static class BenchCommand
         return env;
     }
 
-    /// <summary>The runs of one mode, in order: each repetition runs the pipeline as is, then the variant (if any).</summary>
-    private static IEnumerable<(Dictionary<string, string>? Extra, string Label)> Repetitions(int runs, Dictionary<string, string>? variant)
+    /// <summary>The StreamEnrich runs of one round: the pipeline as is, then the variant (if any).</summary>
+    private static IEnumerable<(Dictionary<string, string>? Extra, string Label)> Variants(Dictionary<string, string>? variant)
     {
-        for (var i = 0; i < runs; i++)
-        {
-            yield return (null, "");
-            if (variant != null) yield return (variant, " + " + string.Join(",", variant.Select(kv => $"{kv.Key}={kv.Value}")));
-        }
+        yield return (null, "");
+        if (variant != null) yield return (variant, " + " + string.Join(",", variant.Select(kv => $"{kv.Key}={kv.Value}")));
     }
 
     private static Dictionary<string, string> Merge(Dictionary<string, string> env, Dictionary<string, string>? extra)
@@ -619,7 +616,6 @@ internal static class BenchCommand
 /// <summary>CPU time (user + system) of processes, from /proc/PID/stat (Linux).</summary>
 internal sealed class CpuMeter(params (string Name, int Pid)[] processes)
 {
-
     public double[] Read() => processes.Select(p => Seconds(p.Pid)).ToArray();
 
     /// <summary>The same processes with <paramref name="name"/> in front.</summary>
