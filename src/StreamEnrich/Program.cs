@@ -28,6 +28,8 @@ internal static class Program
               [--baseline-runs 3] [--runs 1]         baseline / StreamEnrich runs each; ratios use the fastest
               [--variant NAME=VALUE,...]             also run with these environment variables, alternating (A/B);
                                                      STREAMENRICH_BENCH_BUILD=<other streamenrich.dll> runs that build
+              [--kcat-config NAME=VALUE,...]         librdkafka properties for the baseline's kcat (-X), e.g.
+                                                     queued.min.messages=10000000 (no prefetch stall)
           streamenrich kafka-mock [--topic name:partitions ...]  run an embedded Kafka broker (librdkafka mock cluster)
 
         Environment: ${VAR} and ${VAR:-default} in pipeline files are replaced from the environment.

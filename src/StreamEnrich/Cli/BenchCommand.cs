@@ -50,6 +50,9 @@ internal static class BenchCommand
         // comparison alternates within one invocation instead of across noisy ones.
         var runs = (int)cmd.LongOption("runs", 1);
         var variant = ParseVariant(cmd.Option("variant"));
+        // --kcat-config K=V[,K=V]: librdkafka properties for the baseline's kcat (-X K=V), e.g. a larger
+        // queued.min.messages so kcat's prefetch does not stall; the default baseline runs kcat as it comes.
+        var kcatConfig = KcatOptions(cmd.Option("kcat-config"));
         cmd.EnsureAllUsed();
         if (runs is < 1 or > 20) throw new UsageException($"--runs must be between 1 and 20, got {runs}");
         if (assignment is not ("group" or "static" or "both")) throw new UsageException($"--assignment must be group, static or both, got '{assignment}'");
@@ -131,7 +134,7 @@ internal static class BenchCommand
                 {
                     // The last StreamEnrich run's table would keep ClickHouse busy merging its parts during the baseline.
                     await ch.ExecuteAsync("DROP TABLE IF EXISTS web_events").ConfigureAwait(false);
-                    var b = await RunBaselineAsync(ch, clickhouse.TcpPort, brokers, messages, meter, signals.Abort).ConfigureAwait(false) with { Round = round };
+                    var b = await RunBaselineAsync(ch, clickhouse.TcpPort, brokers, messages, kcatConfig, meter, signals.Abort).ConfigureAwait(false) with { Round = round };
                     baselineRounds.Add(b);
                     if (baseline is null || b.Seconds < baseline.Seconds || b.ExitCode != 0) baseline = b;
                     await ch.ExecuteAsync("DROP TABLE IF EXISTS bench_raw").ConfigureAwait(false);
@@ -237,14 +240,14 @@ internal static class BenchCommand
     }
 
     /// <summary>One baseline run: kcat reads the JSON backlog and pipes it into clickhouse-client (JSONEachRow) into a fresh table.</summary>
-    private static async Task<Result> RunBaselineAsync(ClickHouseQueries ch, int tcpPort, string brokers, long messages, CpuMeter meter, CancellationToken abort)
+    private static async Task<Result> RunBaselineAsync(ClickHouseQueries ch, int tcpPort, string brokers, long messages, string kcatConfig, CpuMeter meter, CancellationToken abort)
     {
         await ch.ExecuteAsync("DROP TABLE IF EXISTS bench_raw").ConfigureAwait(false);
         await ch.ExecuteAsync("CREATE TABLE bench_raw (ts String, user_id String, session String, event String, url String, ip String, ua String, price Float64, tags Array(String)) ENGINE = MergeTree ORDER BY tuple()").ConfigureAwait(false);
         await JitQuietAsync(abort).ConfigureAwait(false);
         var b0 = Stopwatch.GetTimestamp();
         // `times` prints the CPU time of the shell's children (kcat and clickhouse-client) on its last line.
-        var shell = $"set -o pipefail; kcat -C -b {brokers} -t {Topic} -o beginning -e -q | clickhouse-client --host 127.0.0.1 --port {tcpPort.ToString(CultureInfo.InvariantCulture)} --query 'INSERT INTO bench_raw FORMAT JSONEachRow'; rc=$?; times >&2; exit $rc";
+        var shell = $"set -o pipefail; kcat -C -b {brokers} -t {Topic} -o beginning -e -q{kcatConfig} | clickhouse-client --host 127.0.0.1 --port {tcpPort.ToString(CultureInfo.InvariantCulture)} --query 'INSERT INTO bench_raw FORMAT JSONEachRow'; rc=$?; times >&2; exit $rc";
         var cpuBefore = meter.Read();
         using var proc = Process.Start(new ProcessStartInfo("bash", ["-c", shell]) { RedirectStandardError = true })!;
         var errTask = proc.StandardError.ReadToEndAsync(abort);
@@ -257,7 +260,7 @@ internal static class BenchCommand
         var count = long.Parse((await ch.QueryAsync("SELECT count() FROM bench_raw").ConfigureAwait(false)).Trim(), CultureInfo.InvariantCulture);
         if (proc.ExitCode != 0 || count != messages)
             Console.WriteLine($"bench: baseline problem: exit {proc.ExitCode}, {count} rows; {err.Trim()}");
-        return new Result("kcat | clickhouse-client JSONEachRow (no enrichment)", count, seconds, 0, double.NaN, double.NaN, proc.ExitCode) { Cpu = cpu };
+        return new Result($"kcat{kcatConfig} | clickhouse-client JSONEachRow (no enrichment)", count, seconds, 0, double.NaN, double.NaN, proc.ExitCode) { Cpu = cpu };
     }
 
     /// <summary>schemas/web-event.avsc beside the pipeline's folder (the schema the Avro sample events follow).</summary>
@@ -442,7 +445,12 @@ internal static class BenchCommand
     private static async Task<Produced> ProduceAsync(string brokers, string topic, int messages, int partitions, Func<SampleEvents, long, byte[]> next)
     {
         var times = Enumerable.Range(0, partitions).Select(_ => new List<(long, long)>(messages / partitions + 16)).ToArray();
-        var config = new ProducerConfig { BootstrapServers = brokers, LingerMs = 20, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000, Acks = Acks.Leader };
+        // Partition by partition, so each partition's log is a few large record batches, as a busy producer writes them.
+        // Round-robin over the partitions made batches of a few dozen messages; librdkafka's mock answers a fetch with
+        // ONE record batch per partition (a real broker fills max.partition.fetch.bytes) and finds it by a linear scan,
+        // so small batches cost every consumer many round trips and the broker quadratic CPU (18 CPU s at 5M, for the
+        // baseline as much as for StreamEnrich).
+        var config = new ProducerConfig { BootstrapServers = brokers, LingerMs = 50, BatchNumMessages = 10_000, BatchSize = 1_000_000, QueueBufferingMaxMessages = 500_000, Acks = Acks.Leader };
         using var producer = new ProducerBuilder<byte[]?, byte[]>(config).Build();
         var gen = new SampleEvents(seed: 42, users: 100_000);
         var sw = Stopwatch.StartNew();
@@ -450,12 +458,12 @@ internal static class BenchCommand
         var heartbeats = 0;
         var failures = 0;
         var gate = new object();
-        for (long i = 0; i < messages; i++)
+        for (var partition = 0; partition < partitions; partition++)
+        for (long i = partition; i < messages; i += partitions)
         {
             var value = next(gen, i);
             bytes += value.Length;
             if (gen.LastWasHeartbeat) heartbeats++;
-            var partition = (int)(i % partitions);
             var msg = new Message<byte[]?, byte[]> { Value = value };
             var producedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             while (true)
@@ -509,18 +517,37 @@ internal static class BenchCommand
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
+    /// <summary>--kcat-config K=V[,K=V] as kcat arguments (" -X K=V ..."; empty when not given). Names and values are
+    /// limited to the characters librdkafka properties use, since they go into a shell command.</summary>
+    internal static string KcatOptions(string? text)
+    {
+        var pairs = ParsePairs(text, "--kcat-config");
+        if (pairs is null) return "";
+        var sb = new StringBuilder();
+        foreach (var (k, v) in pairs)
+        {
+            if (!k.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_') || !v.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':'))
+                throw new UsageException($"--kcat-config takes librdkafka properties as NAME=VALUE (letters, digits, '.', '_', '-', ':'), got '{k}={v}'");
+            sb.Append(" -X ").Append(k).Append('=').Append(v);
+        }
+        return sb.ToString();
+    }
+
     /// <summary>--variant K=V[,K=V]: environment variables for the variant run; null when not given.</summary>
-    internal static Dictionary<string, string>? ParseVariant(string? text)
+    internal static Dictionary<string, string>? ParseVariant(string? text) => ParsePairs(text, "--variant");
+
+    /// <summary>NAME=VALUE pairs separated by commas (the value of <paramref name="option"/>); null when not given.</summary>
+    private static Dictionary<string, string>? ParsePairs(string? text, string option)
     {
         if (text is null) return null;
         var env = new Dictionary<string, string>();
         foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var eq = pair.IndexOf('=');
-            if (eq <= 0) throw new UsageException($"--variant takes NAME=VALUE pairs separated by commas, got '{pair}'");
+            if (eq <= 0) throw new UsageException($"{option} takes NAME=VALUE pairs separated by commas, got '{pair}'");
             env[pair[..eq]] = pair[(eq + 1)..];
         }
-        if (env.Count == 0) throw new UsageException("--variant needs at least one NAME=VALUE pair");
+        if (env.Count == 0) throw new UsageException($"{option} needs at least one NAME=VALUE pair");
         return env;
     }
 

@@ -1,0 +1,32 @@
+using StreamEnrich.Cli;
+using Xunit;
+
+namespace StreamEnrich.Tests.Cli;
+
+public class BenchOptionsTests
+{
+    [Fact]
+    public void KcatConfig_BecomesOneDashXPerProperty()
+    {
+        Assert.Equal(" -X queued.min.messages=10000000 -X fetch.wait.max.ms=100",
+            BenchCommand.KcatOptions("queued.min.messages=10000000, fetch.wait.max.ms=100"));
+    }
+
+    [Fact]
+    public void KcatConfig_AbsentMeansKcatAsItComes()
+    {
+        Assert.Equal("", BenchCommand.KcatOptions(null));
+    }
+
+    [Theory]
+    [InlineData("queued.min.messages=1;rm -rf /")]
+    [InlineData("a$(id)=1")]
+    [InlineData("x=1 -X y=2")]
+    [InlineData("noequals")]
+    public void KcatConfig_RefusesWhatIsNotAPropertyAssignment(string text)
+    {
+        // The properties go into a shell command line, so anything beyond property characters is refused.
+        var ex = Assert.Throws<UsageException>(() => BenchCommand.KcatOptions(text));
+        Assert.Contains("--kcat-config", ex.Message, StringComparison.Ordinal);
+    }
+}
