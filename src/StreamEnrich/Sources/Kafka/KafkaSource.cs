@@ -126,10 +126,14 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             // End-of-partition events tell when every partition is read to its end (RecordChunk.CaughtUp).
             ["enable.partition.eof"] = "true",
             ["auto.offset.reset"] = options.StartFrom,
-            // Memory: librdkafka holds up to one fetch response (fetch.max.bytes) plus its prefetch queue
-            // (queued.max.messages.kbytes below): bounded whatever the backlog.
-            ["fetch.max.bytes"] = (16 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
-            ["max.partition.fetch.bytes"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            // Memory: librdkafka holds the fetch responses its queued messages point into (fetch.max.bytes each) plus
+            // its prefetch queue (queued.max.messages.kbytes below): bounded whatever the backlog. 4 MB responses
+            // instead of 16 MB: glibc keeps freed 16 MB responses in its arenas, and peak RSS crept from ~260 to
+            // 356-397 MB over a 5M-event backlog; with 4 MB it stayed at 300-327 MB, with fewer page faults and the
+            // same CPU (bench, alternating runs, 1M and 5M). 1 MB per partition (Kafka's default) so that a response
+            // carries several partitions, which the workers process in parallel.
+            ["fetch.max.bytes"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["max.partition.fetch.bytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture),
             // The prefetch queue's bound is its size in bytes (below), not a message count: librdkafka's default of
             // 100k messages would stop the fetcher long before the bytes limit for small messages.
             ["queued.min.messages"] = "1000000",

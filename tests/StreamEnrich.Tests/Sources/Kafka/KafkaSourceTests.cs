@@ -829,7 +829,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.Equal("latest", c["auto.offset.reset"]);
         Assert.Equal("false", c["enable.auto.commit"]);
         Assert.Equal("false", c["enable.auto.offset.store"]);
-        Assert.Equal("4194304", c["max.partition.fetch.bytes"]);
+        Assert.Equal("1048576", c["max.partition.fetch.bytes"]);
         Assert.Equal("1000000", c["queued.min.messages"]);
         Assert.Equal("32768", c["queued.max.messages.kbytes"]);
     }
