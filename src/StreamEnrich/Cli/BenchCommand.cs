@@ -121,6 +121,10 @@ internal static class BenchCommand
                 Console.WriteLine($"bench: produced in {avroProduced.Elapsed.TotalSeconds:F1} s ({avroProduced.Bytes / (double)messages:F0} B/message avg)");
             }
 
+            // What each round runs, per format: its pipeline and backlog (the run names are what the output groups by).
+            var formatRuns = new List<(string Format, string Stages, string Pipeline, Produced Produced)>();
+            if (runJson) formatRuns.Add(("JSON", "(rename+timestamp+cast+filter+lookup)", pipelineFile, jsonProduced!));
+            if (runAvro) formatRuns.Add(("Avro", "(same stages, same table)", avroPipelineFile, avroProduced!));
             var results = new List<Result>();
             var exit = 0;
             // The baseline is compared at its fastest: its time varies more than StreamEnrich's from run to run, and the
@@ -141,22 +145,13 @@ internal static class BenchCommand
                 }
                 if (round >= runs) continue;
                 foreach (var (extra, label) in Variants(variant))
-                {
-                    if (runJson)
+                    foreach (var run in formatRuns)
                         foreach (var mode in modes)
                         {
-                            var r = await MeasureAsync($"streamenrich JSON, {mode}{label} (rename+timestamp+cast+filter+lookup)", "JSON", mode, label, pipelineFile, jsonProduced!, messages, partitions, sql, ch, Merge(env, extra), dir, $"streamenrich-json-{mode}{LogSuffix(label)}.log", pollInterval, logLevel, children, meter, signals.Abort).ConfigureAwait(false);
+                            var r = await MeasureAsync($"streamenrich {run.Format}, {mode}{label} {run.Stages}", run.Format, mode, label, run.Pipeline, run.Produced, messages, partitions, sql, ch, Merge(env, extra), dir, $"streamenrich-{run.Format.ToLowerInvariant()}-{mode}{LogSuffix(label)}.log", pollInterval, logLevel, children, meter, signals.Abort).ConfigureAwait(false);
                             results.Add(r with { Round = round });
                             exit |= r.ExitCode;
                         }
-                    if (runAvro)
-                        foreach (var mode in modes)
-                        {
-                            var r = await MeasureAsync($"streamenrich Avro, {mode}{label} (same stages, same table)", "Avro", mode, label, avroPipelineFile, avroProduced!, messages, partitions, sql, ch, Merge(env, extra), dir, $"streamenrich-avro-{mode}{LogSuffix(label)}.log", pollInterval, logLevel, children, meter, signals.Abort).ConfigureAwait(false);
-                            results.Add(r with { Round = round });
-                            exit |= r.ExitCode;
-                        }
-                }
             }
             if (registry is not null) Console.WriteLine($"bench: the embedded schema registry answered {registry.Requests} request(s)");
             var baselineTimes = baselineRounds.Select(b => b.Seconds).ToList();

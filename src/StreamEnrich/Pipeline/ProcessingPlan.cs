@@ -61,8 +61,6 @@ internal sealed class ProcessingPlan
 
     internal sealed class SyncStep(BuiltStage[] stages) : Step
     {
-        public bool IsEmpty => stages.Length == 0;
-
         /// <summary>
         /// Runs each stage over the whole chunk before the next one. A stage's loop is short and its records are
         /// independent, so the CPU overlaps the cache misses of consecutive records: a lookup into a large table

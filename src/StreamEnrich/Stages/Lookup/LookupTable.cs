@@ -269,25 +269,19 @@ internal sealed class LookupTable
         }
 
         /// <summary>The next cell of the current row: a number, boolean or null.</summary>
-        public void AddValue(Value v)
-        {
-            if (!_ids.TryGetValue(v, out var id))
-            {
-                id = Distinct.Count;
-                Distinct.Add(v);
-                _ids.Add(v, id);
-            }
-            Cells.Add(id);
-        }
+        public void AddValue(Value v) => AddCell(_ids, v, static v => v);
 
         /// <summary>The next cell of the current row: a text, stored once as UTF-8 however often it repeats (lookup columns repeat a few values a lot).</summary>
-        public void AddText(string s)
+        public void AddText(string s) => AddCell(_textIds, s, static s => Value.FromUtf8(Encoding.UTF8.GetBytes(s)));
+
+        /// <summary>Appends the id of <paramref name="key"/>'s value, adding the value (made once) the first time it is seen.</summary>
+        private void AddCell<TKey>(Dictionary<TKey, int> ids, TKey key, Func<TKey, Value> make) where TKey : notnull
         {
-            if (!_textIds.TryGetValue(s, out var id))
+            if (!ids.TryGetValue(key, out var id))
             {
                 id = Distinct.Count;
-                Distinct.Add(Value.FromUtf8(Encoding.UTF8.GetBytes(s)));
-                _textIds.Add(s, id);
+                Distinct.Add(make(key));
+                ids.Add(key, id);
             }
             Cells.Add(id);
         }
