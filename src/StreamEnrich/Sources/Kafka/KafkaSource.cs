@@ -60,6 +60,9 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     /// <summary>Chunks were emitted since the last one flagged <see cref="RecordChunk.CaughtUp"/>.</summary>
     private bool _emittedSinceCaughtUp;
 
+    /// <summary>Idle polls that came back empty while a "caught up" signal could have been due (tests: it is told at once).</summary>
+    internal long IdleWaitsBeforeCaughtUp { get; private set; }
+
     private Func<Record>? _newRecord;
     private Record[]? _building;
     private int _buildingCount;
@@ -353,7 +356,15 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             // What librdkafka holds before this read: what its fetch decision sees (FetchWaker).
             _waker?.Observe(_consumer.QueuedMessages(), _messages > 0 ? _bytes / (double)_messages : 0);
             Poll(0, MaxBatch, keep: true);
-            if (_buffer.Count == 0) Poll(timeoutMs, 1, keep: true);
+            if (_buffer.Count == 0)
+            {
+                // The last chunk handed over was full and every partition is read to its end: say so now, not after an
+                // idle wait (a backlog of a multiple of chunk_size messages ended with a 100 ms pause before the last insert).
+                var signalPending = _emittedSinceCaughtUp && _buildingCount == 0;
+                if (signalPending && IsCaughtUp()) return null;
+                Poll(timeoutMs, 1, keep: true);
+                if (signalPending && _buffer.Count == 0) IdleWaitsBeforeCaughtUp++;
+            }
         }
         return _buffer.Count > 0 ? _buffer.Dequeue() : null;
     }

@@ -642,6 +642,8 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         }
         Assert.Equal([1, 1, 1, 1, 1, 0], chunks.Select(c => c.Count));
         Assert.Equal([false, false, false, false, false, true], chunks.Select(c => c.CaughtUp));
+        // Told as soon as the last message was read, not after an idle poll came back empty.
+        Assert.Equal(0, source.IdleWaitsBeforeCaughtUp);
         await Task.Delay(300);
         Assert.Equal(0, buffer.Count); // one signal, not one per idle poll
         await Stop(source, run, stop);
