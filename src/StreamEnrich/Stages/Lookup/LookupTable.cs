@@ -150,24 +150,25 @@ internal sealed class LookupTable
             string[]? header = null;
             var keyIndex = -1;
             var indexes = new int[columns.Count];
-            foreach (var record in CsvParser.Parse(text))
+            var csv = new CsvParser(text);
+            while (csv.Read())
             {
                 if (header is null)
                 {
-                    header = record.Fields;
+                    header = csv.Fields();
                     keyIndex = Array.IndexOf(header, keyColumn);
-                    if (keyIndex < 0) throw new LookupLoadException(path, record.Line, $"key column '{keyColumn}' is not in the header (columns: {string.Join(", ", header)})");
+                    if (keyIndex < 0) throw new LookupLoadException(path, csv.Line, $"key column '{keyColumn}' is not in the header (columns: {string.Join(", ", header)})");
                     for (var c = 0; c < columns.Count; c++)
                     {
                         indexes[c] = Array.IndexOf(header, columns[c]);
-                        if (indexes[c] < 0) throw new LookupLoadException(path, record.Line, $"column '{columns[c]}' is not in the header (columns: {string.Join(", ", header)})");
+                        if (indexes[c] < 0) throw new LookupLoadException(path, csv.Line, $"column '{columns[c]}' is not in the header (columns: {string.Join(", ", header)})");
                     }
                     continue;
                 }
-                if (record.Fields.Length != header.Length)
-                    throw new LookupLoadException(path, record.Line, $"expected {header.Length} fields as in the header, found {record.Fields.Length}");
-                builder.Add(record.Fields[keyIndex], record.Line);
-                for (var c = 0; c < columns.Count; c++) builder.AddText(record.Fields[indexes[c]]);
+                if (csv.FieldCount != header.Length)
+                    throw new LookupLoadException(path, csv.Line, $"expected {header.Length} fields as in the header, found {csv.FieldCount}");
+                builder.Add(csv.Field(keyIndex), csv.Line);
+                for (var c = 0; c < columns.Count; c++) builder.AddText(csv.Field(indexes[c]));
             }
             if (header is null) throw new LookupLoadException(path, 0, "the file is empty; a CSV lookup file needs a header row");
         }
@@ -244,46 +245,77 @@ internal sealed class LookupTable
         public int GetHashCode(Value v) => v.GetHashCode();
     }
 
-    private sealed class Builder(string path)
+    private sealed class Builder
     {
+        private readonly string _path;
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _rowsByKey;
+        private readonly Dictionary<Value, int> _ids = new(SameValue.Instance);
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _textIds;
+        /// <summary>The line each row came from (to name both lines of a duplicate key).</summary>
+        private readonly List<int> _lines = [];
+
+        public Builder(string path)
+        {
+            _path = path;
+            _rowsByKey = ByString.GetAlternateLookup<ReadOnlySpan<char>>();
+            _textIds = new Dictionary<string, int>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        }
+
         public Dictionary<string, int> ByString { get; } = new(StringComparer.Ordinal);
         public List<(long Key, int Row)> ByLong { get; } = [];
         /// <summary>Row-major value ids into <see cref="Distinct"/>.</summary>
         public List<int> Cells { get; } = [];
         public List<Value> Distinct { get; } = [];
-        private readonly Dictionary<Value, int> _ids = new(SameValue.Instance);
-        private readonly Dictionary<string, int> _textIds = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
 
         /// <summary>Starts row <c>ByString.Count</c> under <paramref name="key"/>; its values follow with <see cref="AddValue"/>.</summary>
-        public void Add(string key, int line)
+        public void Add(ReadOnlySpan<char> key, int line)
         {
-            if (key.Length == 0) throw new LookupLoadException(path, line, "empty key");
-            if (_lines.TryGetValue(key, out var first)) throw new LookupLoadException(path, line, $"duplicate key '{key}' (first at line {first})");
-            _lines.Add(key, line);
+            if (key.IsEmpty) throw new LookupLoadException(_path, line, "empty key");
             var row = ByString.Count;
-            ByString.Add(key, row);
-            if (long.TryParse(key, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)
-                && l.ToString(CultureInfo.InvariantCulture) == key)
-                ByLong.Add((l, row));
+            if (!_rowsByKey.TryAdd(key, row))
+                throw new LookupLoadException(_path, line, $"duplicate key '{key}' (first at line {_lines[_rowsByKey[key]]})");
+            _lines.Add(line);
+            if (IsCanonicalInteger(key, out var l)) ByLong.Add((l, row));
+        }
+
+        /// <summary>An integer written as the invariant culture writes it (<c>42</c>, <c>-7</c>; not <c>042</c>, <c>+7</c> or <c>-0</c>).</summary>
+        private static bool IsCanonicalInteger(ReadOnlySpan<char> s, out long value)
+        {
+            Span<char> canonical = stackalloc char[20];
+            return long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value)
+                && value.TryFormat(canonical, out var n, default, CultureInfo.InvariantCulture)
+                && canonical[..n].SequenceEqual(s);
         }
 
         /// <summary>The next cell of the current row: a number, boolean or null.</summary>
-        public void AddValue(Value v) => AddCell(_ids, v, static v => v);
-
-        /// <summary>The next cell of the current row: a text, stored once as UTF-8 however often it repeats (lookup columns repeat a few values a lot).</summary>
-        public void AddText(string s) => AddCell(_textIds, s, static s => Value.FromUtf8(Encoding.UTF8.GetBytes(s)));
-
-        /// <summary>Appends the id of <paramref name="key"/>'s value, adding the value (made once) the first time it is seen.</summary>
-        private void AddCell<TKey>(Dictionary<TKey, int> ids, TKey key, Func<TKey, Value> make) where TKey : notnull
+        public void AddValue(Value v)
         {
-            if (!ids.TryGetValue(key, out var id))
+            if (!_ids.TryGetValue(v, out var id))
             {
-                id = Distinct.Count;
-                Distinct.Add(make(key));
-                ids.Add(key, id);
+                id = NewDistinct(v);
+                _ids.Add(v, id);
             }
             Cells.Add(id);
+        }
+
+        /// <summary>The next cell of the current row: a text, stored once as UTF-8 however often it repeats (lookup columns
+        /// repeat a few values a lot); only a text not seen before is copied.</summary>
+        public void AddText(ReadOnlySpan<char> s)
+        {
+            if (!_textIds.TryGetValue(s, out var id))
+            {
+                var utf8 = new byte[Encoding.UTF8.GetByteCount(s)];
+                Encoding.UTF8.GetBytes(s, utf8);
+                id = NewDistinct(Value.FromUtf8(utf8));
+                _textIds[s] = id;
+            }
+            Cells.Add(id);
+        }
+
+        private int NewDistinct(Value v)
+        {
+            Distinct.Add(v);
+            return Distinct.Count - 1;
         }
     }
 }
