@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
+using StreamEnrich.DeadLetter;
 using StreamEnrich.Records;
 
 namespace StreamEnrich.Pipeline;
@@ -21,20 +22,32 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
         // The consumer connects (and, with static assignment, starts prefetching) while the stages build and the sink
         // reads its table; nothing is consumed or committed before the whole pipeline is built.
         var source = Adapters.CreateKafkaSource(o.Source, pipeline.Name, loggers.CreateLogger("StreamEnrich.Sources.Kafka." + pipeline.Name), time, assignEarly: true);
+        // The dead-letter producer (a librdkafka client of its own: tens of milliseconds to start) is made meanwhile too.
+        var failedSink = o.OnError == OnError.DeadLetter && o.DeadLetter is not null
+            ? Task.Run<IDeadLetterSink?>(() => Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name)), ct)
+            : Task.FromResult<IDeadLetterSink?>(null);
         ProcessingPlan plan;
+        IDeadLetterSink? failed;
         try
         {
             plan = await builder.BuildPlanAsync(pipeline, sink, ex => pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
                 "Check that the server is reachable and the table exists (`streamenrich schema` prints a CREATE TABLE for this pipeline)."), errors, ct).ConfigureAwait(false);
+            failed = await failedSink.ConfigureAwait(false);
         }
         catch
         {
             await source.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+            sink.Dispose();
+            try
+            {
+                if (await failedSink.ConfigureAwait(false) is { } made) await made.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // the build's own error is the one to report
+            }
             throw;
         }
-        var failed = o.OnError == OnError.DeadLetter && o.DeadLetter is not null
-            ? Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name))
-            : null;
         return new PipelineRunner(RunnerSettings.From(o, statusInterval), plan, source, sink, failed,
             loggers.CreateLogger("StreamEnrich.Pipeline." + pipeline.Name), time);
     }
