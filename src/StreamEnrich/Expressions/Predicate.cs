@@ -19,7 +19,8 @@ namespace StreamEnrich.Expressions;
 /// </code>
 /// A bare field (no test) is true when it holds the boolean <c>true</c>. Missing fields are null: <c>x == null</c>
 /// is true for missing and null, and every other comparison with null is false (so <c>x != 'a'</c> is true when x
-/// is null). <c>exists(x)</c> is true when x is present, even if it is null. See <see cref="ValueComparer"/> for typing.
+/// is null). <c>exists(x)</c> is true when x is present, even if it is null. See <see cref="ValueComparer"/> for typing:
+/// values of kinds that cannot be compared make the predicate <see cref="Truth.Invalid"/> (the record fails).
 /// </summary>
 internal static class Predicate
 {
@@ -144,7 +145,7 @@ internal static class Predicate
             if (IsKeyword(op, "ends_with")) { _pos++; return new StringOpNode(left, StringOp.EndsWith, ParseOperand("expected a string after 'ends_with'")); }
 
             // A bare operand is a condition by itself: a boolean field, or true/false.
-            if (left is FieldOperand f) return new TruthyNode(f.Slot);
+            if (left is FieldOperand f) return new TruthyNode(f.Slot, f.Path);
             if (left.Literal!.Value.Kind == ValueKind.Bool) return new ConstantNode(left.Literal.Value.AsBool);
             throw Error("expected a comparison operator (==, !=, <, <=, >, >=, in, contains, starts_with, ends_with)", op);
         }

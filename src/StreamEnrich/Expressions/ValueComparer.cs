@@ -3,8 +3,9 @@ using StreamEnrich.Records;
 
 namespace StreamEnrich.Expressions;
 
-/// <summary>Outcome of comparing two values.</summary>
-internal enum Ordering { Less, Equal, Greater, BothNull, OneNull, Incomparable }
+/// <summary>Outcome of comparing two values. <see cref="Unordered"/>: the same kind but no order (NaN, unequal arrays);
+/// <see cref="Incomparable"/>: kinds that cannot be compared at all (text with a number), which fails the record.</summary>
+internal enum Ordering { Less, Equal, Greater, BothNull, OneNull, Unordered, Incomparable }
 
 /// <summary>
 /// Typed comparison used by predicates. Rules:
@@ -14,7 +15,9 @@ internal enum Ordering { Less, Equal, Greater, BothNull, OneNull, Incomparable }
 /// <item>Strings compare ordinally (by UTF-8 bytes, which is code point order).</item>
 /// <item>Timestamps, dates and UUIDs compare with their own kind, or with a string literal that parses as one
 /// (ISO-8601 without offset means UTC; <c>yyyy-MM-dd</c> for dates).</item>
-/// <item>Bools compare with bools (false &lt; true). Anything else is <see cref="Ordering.Incomparable"/>.</item>
+/// <item>Bools compare with bools (false &lt; true). Other values of one kind are equal or <see cref="Ordering.Unordered"/>;
+/// values of kinds that cannot be compared are <see cref="Ordering.Incomparable"/>: no implicit conversion, so
+/// <c>amount &gt; 10</c> with amount <c>"15"</c> (text) is an error, not a silent false.</item>
 /// </list>
 /// </summary>
 internal static class ValueComparer
@@ -52,7 +55,8 @@ internal static class ValueComparer
             case ValueKind.Bytes when b.Kind == ValueKind.Bytes:
                 return FromInt(a.RawBytes.SequenceCompareTo(b.RawBytes));
             default:
-                return a.Kind == b.Kind && a.Equals(b) ? Ordering.Equal : Ordering.Incomparable;
+                if (a.Kind != b.Kind) return Ordering.Incomparable;
+                return a.Equals(b) ? Ordering.Equal : Ordering.Unordered;
         }
     }
 
@@ -67,7 +71,7 @@ internal static class ValueComparer
         if (a.Kind == ValueKind.Int && b.Kind == ValueKind.UInt) return Ordering.Less;
         var x = ToDouble(a);
         var y = ToDouble(b);
-        if (double.IsNaN(x) || double.IsNaN(y)) return Ordering.Incomparable;
+        if (double.IsNaN(x) || double.IsNaN(y)) return Ordering.Unordered;
         return Of(x, y);
     }
 
@@ -93,10 +97,12 @@ internal static class ValueComparer
         return WithBytes(a, la, b, lb, static (x, y, _) => x.SequenceCompareTo(y), default(StringOp));
     }
 
-    /// <summary><c>contains</c>, <c>starts_with</c>, <c>ends_with</c>: false unless both sides are strings.</summary>
-    public static bool StringTest(in Value a, Literal? la, in Value b, Literal? lb, StringOp op)
+    /// <summary><c>contains</c>, <c>starts_with</c>, <c>ends_with</c>: false when a side is null or missing, null (no
+    /// answer) when a side is not text.</summary>
+    public static bool? StringTest(in Value a, Literal? la, in Value b, Literal? lb, StringOp op)
     {
-        if (a.Kind != ValueKind.String || b.Kind != ValueKind.String) return false;
+        if (a.IsNullOrMissing || b.IsNullOrMissing) return false;
+        if (a.Kind != ValueKind.String || b.Kind != ValueKind.String) return null;
         if (TryBytes(a, la, out var ab) && TryBytes(b, lb, out var bb)) return Test(ab, bb, op);
         if (!a.IsUtf8 && !b.IsUtf8)
         {

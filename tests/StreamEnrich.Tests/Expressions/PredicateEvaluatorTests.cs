@@ -1,3 +1,4 @@
+using StreamEnrich.Expressions;
 using StreamEnrich.Records;
 using static StreamEnrich.Tests.Expressions.PredicateParserTests;
 using static StreamEnrich.Tests.Stages.TestStageContext;
@@ -63,14 +64,58 @@ public class PredicateEvaluatorTests
     }
 
     [Theory]
-    [InlineData("x == '3'")]
-    [InlineData("x == true")]
-    public void Evaluate_MismatchedKinds_AreNotEqualAndNotOrdered(string predicate)
+    [InlineData("x == '3'", "cannot compare x = 3 (integer) with '3' (string) ('x == '3'')")]
+    [InlineData("x != '3'", "cannot compare x = 3 (integer) with '3' (string) ('x != '3'')")]
+    [InlineData("x < '3'", "cannot compare x = 3 (integer) with '3' (string) ('x < '3'')")]
+    [InlineData("x == true", "cannot compare x = 3 (integer) with true (bool) ('x == true')")]
+    [InlineData("'3' >= x", "cannot compare '3' (string) with x = 3 (integer) (''3' >= x')")]
+    public void Evaluate_MismatchedKinds_CannotBeEvaluatedAndSayWhy(string predicate, string why)
     {
-        Assert.False(Eval(predicate, ("x", Value.FromInt(3))));
-        Assert.True(Eval(predicate.Replace("==", "!=", StringComparison.Ordinal), ("x", Value.FromInt(3))));
-        Assert.False(Eval(predicate.Replace("==", "<", StringComparison.Ordinal), ("x", Value.FromInt(3))));
-        Assert.False(Eval(predicate.Replace("==", ">", StringComparison.Ordinal), ("x", Value.FromInt(3))));
+        // No implicit conversion, and no silent false either: the record fails with this reason.
+        Assert.Equal(why, Invalid(predicate, ("x", Value.FromInt(3))));
+    }
+
+    [Fact]
+    public void Evaluate_TextHoldingANumber_IsNotANumber()
+    {
+        // The case this guards: a number that arrives as JSON text, or from a CSV lookup column.
+        Assert.Equal("cannot compare amount = '15' (string) with 10 (integer) ('amount > 10')", Invalid("amount > 10", ("amount", Utf8("15"))));
+        Assert.True(Eval("amount > '10'", ("amount", Utf8("15")))); // text with text: ordinal
+        Assert.True(Eval("amount > 10", ("amount", Value.FromInt(15))));
+    }
+
+    [Fact]
+    public void Evaluate_InvalidTest_StopsAndOrAndNot()
+    {
+        var x = ("x", Value.FromInt(3));
+        Assert.Contains("'x > 'a''", Invalid("x > 'a' and x == 3", x));
+        Assert.Contains("'x > 'a''", Invalid("x == 3 and x > 'a'", x));
+        Assert.Contains("'x > 'a''", Invalid("x > 'a' or x == 3", x));
+        Assert.Contains("'x > 'a''", Invalid("not x > 'a'", x));
+        // Short-circuits: the test that is never reached cannot make the record fail.
+        Assert.False(Eval("x == 4 and x > 'a'", x));
+        Assert.True(Eval("x == 3 or x > 'a'", x));
+        Assert.True(Eval("not exists(y) or y > 'a'", x));
+    }
+
+    [Fact]
+    public void Evaluate_InListOfMixedKinds_NeedsOneComparableItem()
+    {
+        Assert.True(Eval("x in ['a', 3]", ("x", Value.FromInt(3))));
+        Assert.False(Eval("x in ['a', 4]", ("x", Value.FromInt(3))));
+        Assert.True(Eval("x not in ['a', 4]", ("x", Value.FromInt(3))));
+        Assert.Equal("cannot compare x = 3 (integer) with the items of ['a', 'b'] ('x in [...]')", Invalid("x in ['a', 'b']", ("x", Value.FromInt(3))));
+        Assert.False(Eval("x in ['a', 'b']", ("x", Value.Null))); // null is no error
+    }
+
+    [Fact]
+    public void Evaluate_BareNonBooleanField_CannotBeACondition()
+    {
+        Assert.Equal("active = 'true' (string) is not a boolean, so it cannot be a condition by itself (compare it: 'active == ...')",
+            Invalid("active", ("active", Utf8("true"))));
+        Assert.True(Eval("active", ("active", Value.True)));
+        Assert.False(Eval("active", ("active", Value.Null)));
+        Assert.False(Eval("active", ("other", Value.True))); // missing
     }
 
     [Fact]
@@ -100,7 +145,7 @@ public class PredicateEvaluatorTests
         Assert.True(Eval("t > '2024-05-01T11:59:59.999999999'", ("t", ts)));
         Assert.True(Eval("t >= '2024-05-01'", ("t", ts)));
         Assert.False(Eval("t < '2024-05-01'", ("t", ts)));
-        Assert.False(Eval("t == 'not a time'", ("t", ts)));
+        Assert.Contains("cannot compare t = ", Invalid("t == 'not a time'", ("t", ts)));
     }
 
     [Fact]
@@ -116,10 +161,11 @@ public class PredicateEvaluatorTests
     }
 
     [Fact]
-    public void Evaluate_StringOperatorsOnNonStrings_AreFalse()
+    public void Evaluate_StringOperatorsOnNonStrings_CannotBeEvaluated()
     {
-        Assert.False(Eval("x contains '1'", ("x", Value.FromInt(123))));
-        Assert.True(Eval("not x contains '1'", ("x", Value.FromInt(123))));
+        Assert.Equal("'contains' needs text on both sides, got x = 123 (integer) and '1' (string)", Invalid("x contains '1'", ("x", Value.FromInt(123))));
+        Assert.Contains("'contains' needs text", Invalid("not x contains '1'", ("x", Value.FromInt(123))));
+        Assert.False(Eval("x contains '1'", ("x", Value.Null)));
     }
 
     [Fact]
@@ -144,7 +190,7 @@ public class PredicateEvaluatorTests
         fields[layout.Slot("name")] = Value.FromString("Anna");
         fields[layout.Slot("user.id")] = Value.FromInt(1);
         fields[layout.Slot("ts")] = Value.FromTimestampNanos(1_800_000_000_000_000_000);
-        Assert.True(node.Evaluate(fields));
+        Assert.Equal(Truth.True, node.Evaluate(fields));
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 1000; i++) node.Evaluate(fields);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);

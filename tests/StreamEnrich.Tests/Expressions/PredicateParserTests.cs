@@ -5,14 +5,34 @@ namespace StreamEnrich.Tests.Expressions;
 
 public class PredicateParserTests
 {
+    /// <summary>True or false; fails the test when the predicate cannot be evaluated (see <see cref="Invalid"/>).</summary>
     internal static bool Eval(string predicate, params (string Field, Value Value)[] values)
+    {
+        var (node, fields) = Compile(predicate, values);
+        var truth = node.Evaluate(fields);
+        Assert.True(truth != Truth.Invalid, $"'{predicate}' could not be evaluated: {node.Explain(fields)}");
+        Assert.Null(node.Explain(fields)); // nothing to explain when there is an answer
+        return truth == Truth.True;
+    }
+
+    /// <summary>The explanation of a predicate that cannot be evaluated for these values (fails the test when it can).</summary>
+    internal static string Invalid(string predicate, params (string Field, Value Value)[] values)
+    {
+        var (node, fields) = Compile(predicate, values);
+        Assert.Equal(Truth.Invalid, node.Evaluate(fields));
+        var why = node.Explain(fields);
+        Assert.NotNull(why);
+        return why;
+    }
+
+    private static (PredicateNode Node, Value[] Fields) Compile(string predicate, (string Field, Value Value)[] values)
     {
         var layout = new RecordLayout();
         var node = Predicate.Compile(predicate, layout.Slot);
         foreach (var (f, _) in values) layout.Slot(f);
         var fields = new Value[layout.Count];
         foreach (var (f, v) in values) fields[layout.Slot(f)] = v;
-        return node.Evaluate(fields);
+        return (node, fields);
     }
 
     private static PredicateParseException ParseError(string predicate) =>
@@ -105,7 +125,7 @@ public class PredicateParserTests
     {
         Assert.True(Eval("active", ("active", Value.True)));
         Assert.False(Eval("active", ("active", Value.False)));
-        Assert.False(Eval("active", ("active", Value.FromString("true"))));
+        Assert.Contains("is not a boolean", Invalid("active", ("active", Value.FromString("true"))));
         Assert.True(Eval("not active", ("active", Value.False)));
     }
 

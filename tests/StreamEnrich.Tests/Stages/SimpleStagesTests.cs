@@ -136,6 +136,22 @@ public class FilterStageTests
     }
 
     [Fact]
+    public void Process_ValuesThatCannotBeCompared_FailTheRecordWithTheReason()
+    {
+        var ctx = new TestStageContext("only-big");
+        var stage = ctx.Build("filter", new FilterStageOptions { Where = "amount > 10" });
+        var text = ctx.NewRecord(("amount", TestStageContext.Utf8("15"))); // a number sent as JSON text
+        stage.Process(text);
+        Assert.Equal(RecordStatus.Failed, text.Status);
+        Assert.Equal("only-big", text.FailedStage);
+        Assert.Equal("cannot compare amount = '15' (string) with 10 (integer) ('amount > 10'). "
+            + "Convert the field first (a cast stage before this one) or compare it with a literal of its own kind.", text.FailureReason);
+        var number = ctx.NewRecord(("amount", Value.FromInt(15)));
+        stage.Process(number);
+        Assert.Equal(RecordStatus.Active, number.Status);
+    }
+
+    [Fact]
     public void Validate_BadPredicate_SurfacesColumn()
     {
         var error = Assert.Single(TestStageContext.Validate(new FilterStageOptions { Where = "(a == 1" }));
