@@ -285,6 +285,84 @@ public sealed class LookupStageTests : IDisposable
         Assert.Equal(ValueKind.Null, ctx.Get(s, "score").Kind); // absent key in the object -> null
     }
 
+    private const string OffersCsv = "id,discount,active,price,note\n1,15,true,9.99,a\n2,,no,0.5,\n";
+
+    private static LookupStageOptions Offers(Dictionary<string, string> types) => new()
+    {
+        File = "offers.csv", KeyColumn = "id", Field = "offer",
+        Columns = new() { ["discount"] = "discount", ["active"] = "active", ["price"] = "price", ["note"] = "note" },
+        Types = types,
+    };
+
+    [Fact]
+    public void Process_CsvTypedColumns_ConvertedAtLoadEmptyCellsNull()
+    {
+        Write("offers.csv", OffersCsv);
+        var (ctx, stage) = Build(Offers(new() { ["discount"] = "int", ["active"] = "bool", ["price"] = "decimal(2)" }));
+        var r = ctx.NewRecord(("offer", Value.FromInt(1)));
+        stage.Process(r);
+        Assert.Equal(Value.FromInt(15), ctx.Get(r, "discount"));
+        Assert.Equal(Value.True, ctx.Get(r, "active"));
+        Assert.Equal("9.99 (decimal)", StreamEnrich.Stages.StageValues.Describe(ctx.Get(r, "price")));
+        Assert.Equal(Value.FromString("a"), ctx.Get(r, "note")); // untyped: text
+        var s = ctx.NewRecord(("offer", Value.FromInt(2)));
+        stage.Process(s);
+        Assert.Equal(ValueKind.Null, ctx.Get(s, "discount").Kind); // empty cell of a typed column
+        Assert.Equal(Value.False, ctx.Get(s, "active"));             // "no"
+        Assert.Equal(Value.FromString(""), ctx.Get(s, "note"));       // empty cell of a text column stays text
+    }
+
+    [Fact]
+    public void Process_TypedColumnThenFilter_ComparesAsNumbers()
+    {
+        // Without a type the filter cannot compare the text '15' with 10 (and fails the record); with one it can.
+        Write("offers.csv", OffersCsv);
+        var ctx = new TestStageContext("geo", _dir);
+        var lookup = ctx.Build<LookupStage>("lookup", Offers(new() { ["discount"] = "int" }));
+        var filter = ctx.Build("filter", new StreamEnrich.Stages.Filter.FilterStageOptions { Where = "discount > 10" });
+        var r = ctx.NewRecord(("offer", Value.FromInt(1)));
+        lookup.Process(r);
+        filter.Process(r);
+        Assert.Equal(RecordStatus.Active, r.Status);
+    }
+
+    [Fact]
+    public void Build_TypedCellThatDoesNotConvert_FailsWithFileLineAndColumn()
+    {
+        var path = Write("offers.csv", "id,discount,active,price,note\n1,15,true,1,a\n2,lots,true,1,b\n");
+        var e = Assert.Throws<LookupLoadException>(() => Build(Offers(new() { ["discount"] = "int" })));
+        Assert.Equal($"{path}:3: column 'discount': cannot convert 'lots' (string) to int (see `types`)", e.Message);
+    }
+
+    [Fact]
+    public void Process_JsonLinesTypedColumns_ConvertJsonValues()
+    {
+        Write("t.jsonl", "{\"k\": 1, \"n\": \"15\", \"s\": 15, \"z\": null}\n");
+        var (ctx, stage) = Build(new LookupStageOptions
+        {
+            File = "t.jsonl", KeyColumn = "k", Field = "f",
+            Columns = new() { ["n"] = "n", ["s"] = "s", ["z"] = "z" },
+            Types = new() { ["n"] = "int", ["s"] = "string", ["z"] = "int" },
+        });
+        var r = ctx.NewRecord(("f", Value.FromInt(1)));
+        stage.Process(r);
+        Assert.Equal(Value.FromInt(15), ctx.Get(r, "n"));
+        Assert.Equal(Value.FromString("15"), ctx.Get(r, "s"));
+        Assert.Equal(ValueKind.Null, ctx.Get(r, "z").Kind);
+    }
+
+    [Fact]
+    public void ReloadIfChanged_TypedCellThatDoesNotConvert_KeepsOldTable()
+    {
+        var path = Write("offers.csv", OffersCsv);
+        var (ctx, stage) = Build(Offers(new() { ["discount"] = "int" }));
+        File.WriteAllText(path, "id,discount,active,price,note\n1,x,true,1,a\n");
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        Assert.False(stage.ReloadIfChanged());
+        Assert.Equal(2, stage.RowCount);
+        Assert.Contains(ctx.Log.Messages, m => m.EndsWith($"{path}:2: column 'discount': cannot convert 'x' (string) to int (see `types`)", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Process_OnMissKeep_LeavesTargets()
     {
@@ -463,6 +541,12 @@ public sealed class LookupStageTests : IDisposable
         d.Defaults = new() { ["nope"] = 1 };
         Assert.Contains(TestStageContext.Validate(d), e => e.Message == "default for 'nope', which is not a target field of `columns` (country_name, region).");
         Assert.Empty(TestStageContext.Validate(new LookupStageOptions { File = "t.txt", Format = LookupFileFormat.Jsonl, KeyColumn = "k", Field = "f", Columns = new() { ["a"] = "b" } }));
+        var t = Countries();
+        t.Types = new() { ["name"] = "int", ["nope"] = "int", ["region"] = "number" };
+        var typeErrors = TestStageContext.Validate(t);
+        Assert.Equal(2, typeErrors.Count);
+        Assert.Contains(typeErrors, e => e.Property == "Types" && e.Message == "type for 'nope', which is not a file column of `columns` (name, region).");
+        Assert.Contains(typeErrors, e => e.Property == "Types" && e.Message == "lookup column 'region': unknown type 'number'.");
     }
 }
 

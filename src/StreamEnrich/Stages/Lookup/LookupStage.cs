@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Records;
+using StreamEnrich.Stages.Cast;
 
 namespace StreamEnrich.Stages.Lookup;
 
@@ -17,6 +18,8 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
     private readonly string _keyColumn;
     private readonly LookupFileFormat _format;
     private readonly string[] _columns;
+    /// <summary>Per column, the type its values are converted to at load (null: as read).</summary>
+    private readonly CastTarget?[] _types;
     private readonly int _keySlot;
     private readonly int[] _targets;
     private readonly Value[] _missValues;
@@ -35,6 +38,9 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
         _keyColumn = options.KeyColumn;
         _format = options.EffectiveFormat ?? throw new ArgumentException($"cannot tell the format of '{options.File}'; set format: csv or jsonl.", nameof(options));
         _columns = [.. options.Columns.Keys];
+        _types = [.. _columns.Select(c => options.Types.TryGetValue(c, out var t)
+            ? CastTarget.TryParse(t, out var target) ? target : throw new ArgumentException($"lookup column '{c}': unknown type '{t}'; use one of: {CastTarget.Accepted}.", nameof(options))
+            : (CastTarget?)null)];
         _keySlot = context.Field(options.Field);
         _targets = [.. options.Columns.Values.Select(context.Field)];
         _targetNames = [.. options.Columns.Values];
@@ -49,7 +55,7 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
         }
         _logger = context.Logger;
         _stamp = Stamp(_path);
-        _table = LookupTable.Load(_path, _format, _keyColumn, _columns);
+        _table = LookupTable.Load(_path, _format, _keyColumn, _columns, _types);
         _logger.LogInformation("lookup {Stage}: loaded {Rows} rows from {File}", _stageName, _table.Count, _path);
         if (options.Reload)
             _timer = context.Time.CreateTimer(static s => ((LookupStage)s!).ReloadIfChanged(), this, options.ReloadInterval, options.ReloadInterval);
@@ -59,23 +65,25 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
     public int RowCount => Volatile.Read(ref _table).Count;
 
     /// <summary>
-    /// Each target field is a String (CSV cells are text; JSON-lines values are typed per row, so String is the safe
-    /// column; change it when the file's values are numbers). Nullable, except when every record that passes has the
-    /// field set: on_miss drop or fail (CSV), or default with a non-null default for it.
+    /// Each target field has its column's type from <c>types</c>, else String (CSV cells are text; JSON-lines values are
+    /// typed per row, so String is the safe column; give the column a type when the file's values are not text).
+    /// Nullable, except when every record that passes has the field set: on_miss drop or fail (untyped CSV columns, which
+    /// are never null), or default with a non-null default for it.
     /// </summary>
     public void Apply(OutputSchema schema)
     {
-        if (_format == LookupFileFormat.Jsonl)
-            schema.Note($"lookup '{_stageName}': JSON-lines values typed Nullable(String); use the file's value types if they are not text");
+        if (_format == LookupFileFormat.Jsonl && _types.Any(t => t is null))
+            schema.Note($"lookup '{_stageName}': JSON-lines values without a type in `types` typed Nullable(String)");
         for (var i = 0; i < _targetNames.Length; i++)
         {
-            var alwaysSet = _format == LookupFileFormat.Csv && _onMiss switch
+            var neverNull = _format == LookupFileFormat.Csv && _types[i] is null;
+            var alwaysSet = _onMiss switch
             {
-                LookupMissBehavior.Drop or LookupMissBehavior.Fail => true,
-                LookupMissBehavior.Default => !_missValues[i].IsNullOrMissing,
+                LookupMissBehavior.Drop or LookupMissBehavior.Fail => neverNull,
+                LookupMissBehavior.Default => neverNull && !_missValues[i].IsNullOrMissing,
                 _ => false,
             };
-            schema.Set(_targetNames[i], "String", !alwaysSet);
+            schema.Set(_targetNames[i], _types[i]?.ClickHouseType(null) ?? "String", !alwaysSet);
         }
     }
 
@@ -119,7 +127,7 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
             _stamp = stamp;
             try
             {
-                var table = LookupTable.Load(_path, _format, _keyColumn, _columns);
+                var table = LookupTable.Load(_path, _format, _keyColumn, _columns, _types);
                 Volatile.Write(ref _table, table);
                 _logger.LogInformation("lookup {Stage}: reloaded {Rows} rows from {File}", _stageName, table.Count, _path);
                 return true;

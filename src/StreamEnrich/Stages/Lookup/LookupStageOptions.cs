@@ -1,4 +1,5 @@
 using StreamEnrich.Configuration;
+using StreamEnrich.Stages.Cast;
 
 namespace StreamEnrich.Stages.Lookup;
 
@@ -6,7 +7,7 @@ public enum LookupFileFormat
 {
     /// <summary>From the file extension: .csv, or .jsonl / .ndjson / .json.</summary>
     Auto,
-    /// <summary>RFC 4180 CSV with a header row; every value is a string.</summary>
+    /// <summary>RFC 4180 CSV with a header row; values are strings unless <c>types</c> gives a column a type.</summary>
     Csv,
     /// <summary>One JSON object per line; values keep their JSON types (objects and arrays become JSON text).</summary>
     Jsonl,
@@ -32,8 +33,8 @@ public sealed class LookupStageOptions : IValidatableOptions
     [Option("The table file, relative to the pipeline file.", Required = true, Example = "data/countries.csv")]
     public string File { get; set; } = "";
 
-    [Option("csv, jsonl, or auto (from the extension: .csv; .jsonl, .ndjson, .json). CSV values are strings (use a cast stage " +
-            "after the lookup for typed columns); JSON-lines values keep their JSON types.")]
+    [Option("csv, jsonl, or auto (from the extension: .csv; .jsonl, .ndjson, .json). CSV values are strings and JSON-lines " +
+            "values keep their JSON types, unless `types` says otherwise.")]
     public LookupFileFormat Format { get; set; } = LookupFileFormat.Auto;
 
     [Option("The column of the file holding the key. Keys must be unique.", Required = true, Example = "code")]
@@ -44,6 +45,12 @@ public sealed class LookupStageOptions : IValidatableOptions
 
     [Option("Map of file column to record field that receives its value.", Required = true, Example = "{ name: country_name, region: region }")]
     public Dictionary<string, string> Columns { get; set; } = [];
+
+    [Option("Map of file column (a key of `columns`) to the type of its values: int, float, bool, decimal(S), string, timestamp, " +
+            "date, uuid, converted as the cast stage does, once when the file is loaded. A value that does not convert fails the load " +
+            "with file and line (a reload keeps the previous table); an empty CSV cell is null. Untyped CSV columns are strings.",
+        Example = "{ discount: int, active: bool }")]
+    public Dictionary<string, string> Types { get; set; } = [];
 
     [Option("When no row matches (or the key is missing/null): keep, null, default, drop or fail.")]
     public LookupMissBehavior OnMiss { get; set; } = LookupMissBehavior.Keep;
@@ -82,6 +89,13 @@ public sealed class LookupStageOptions : IValidatableOptions
                 context.Error(nameof(Columns), "lookup column and field names must not be empty.");
             else if (!targets.Add(target))
                 context.Error(nameof(Columns), $"two columns write the same field '{target}'.");
+        }
+        foreach (var (column, type) in Types)
+        {
+            if (!Columns.ContainsKey(column))
+                context.Error(nameof(Types), $"type for '{column}', which is not a file column of `columns` ({string.Join(", ", Columns.Keys)}).");
+            if (!CastTarget.TryParse(type ?? "", out _))
+                context.Error(nameof(Types), $"lookup column '{column}': unknown type '{type}'.", $"Use one of: {CastTarget.Accepted}.");
         }
         if (OnMiss == LookupMissBehavior.Default && Defaults.Count == 0)
             context.Error(nameof(Defaults), "on_miss is default but `defaults` is empty.", "Add `defaults: { <field>: <value> }`, or use on_miss: null.");

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using StreamEnrich.Records;
+using StreamEnrich.Stages.Cast;
 
 namespace StreamEnrich.Stages.Lookup;
 
@@ -124,10 +125,12 @@ internal sealed class LookupTable
         }
     }
 
-    /// <summary>Loads <paramref name="path"/>; <paramref name="columns"/> are the file columns copied into each row.</summary>
-    /// <exception cref="LookupLoadException">The file cannot be read or is malformed (message has file:line).</exception>
-    public static LookupTable Load(string path, LookupFileFormat format, string keyColumn, IReadOnlyList<string> columns)
+    /// <summary>Loads <paramref name="path"/>; <paramref name="columns"/> are the file columns copied into each row, their
+    /// values converted to <paramref name="types"/> (per column; null or absent: as read).</summary>
+    /// <exception cref="LookupLoadException">The file cannot be read or is malformed, or a value does not convert (message has file:line).</exception>
+    public static LookupTable Load(string path, LookupFileFormat format, string keyColumn, IReadOnlyList<string> columns, IReadOnlyList<CastTarget?>? types = null)
     {
+        types ??= new CastTarget?[columns.Count];
         string text;
         try
         {
@@ -137,7 +140,7 @@ internal sealed class LookupTable
         {
             throw new LookupLoadException(path, 0, $"cannot read the lookup file: {e.Message}");
         }
-        var builder = new Builder(path);
+        var builder = new Builder(path, columns, types);
         if (format == LookupFileFormat.Csv) LoadCsv(path, text, keyColumn, columns, builder);
         else LoadJsonLines(path, text, keyColumn, columns, builder);
         return new LookupTable(builder.ByString, new IntIndex(builder.ByLong), [.. builder.Cells], [.. builder.Distinct], columns.Count);
@@ -168,7 +171,7 @@ internal sealed class LookupTable
                 if (csv.FieldCount != header.Length)
                     throw new LookupLoadException(path, csv.Line, $"expected {header.Length} fields as in the header, found {csv.FieldCount}");
                 builder.Add(csv.Field(keyIndex), csv.Line);
-                for (var c = 0; c < columns.Count; c++) builder.AddText(csv.Field(indexes[c]));
+                for (var c = 0; c < columns.Count; c++) builder.AddCsvCell(c, csv.Field(indexes[c]), csv.Line);
             }
             if (header is null) throw new LookupLoadException(path, 0, "the file is empty; a CSV lookup file needs a header row");
         }
@@ -212,26 +215,20 @@ internal sealed class LookupTable
                 };
                 builder.Add(key, lineNo);
                 for (var c = 0; c < columns.Count; c++)
-                {
-                    if (root.TryGetProperty(columns[c], out var el)) AddJson(el, builder);
-                    else builder.AddValue(Value.Null);
-                }
+                    builder.AddCell(c, root.TryGetProperty(columns[c], out var el) ? JsonValue(el) : Value.Null, lineNo);
             }
         }
     }
 
-    private static void AddJson(JsonElement e, Builder builder)
+    private static Value JsonValue(JsonElement e) => e.ValueKind switch
     {
-        switch (e.ValueKind)
-        {
-            case JsonValueKind.String: builder.AddText(e.GetString()!); break;
-            case JsonValueKind.Number: builder.AddValue(e.TryGetInt64(out var l) ? Value.FromInt(l) : Value.FromFloat(e.GetDouble())); break;
-            case JsonValueKind.True: builder.AddValue(Value.True); break;
-            case JsonValueKind.False: builder.AddValue(Value.False); break;
-            case JsonValueKind.Null: builder.AddValue(Value.Null); break;
-            default: builder.AddText(e.GetRawText()); break; // objects and arrays as their JSON text
-        }
-    }
+        JsonValueKind.String => Value.FromString(e.GetString()!),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? Value.FromInt(l) : Value.FromFloat(e.GetDouble()),
+        JsonValueKind.True => Value.True,
+        JsonValueKind.False => Value.False,
+        JsonValueKind.Null => Value.Null,
+        _ => Value.FromString(e.GetRawText()), // objects and arrays as their JSON text
+    };
 
     /// <summary>Value equality that also tells 0.0 from -0.0 (a distinct value must come back exactly as loaded). Texts never get here (<see cref="Builder.AddText"/>).</summary>
     private sealed class SameValue : IEqualityComparer<Value>
@@ -248,15 +245,19 @@ internal sealed class LookupTable
     private sealed class Builder
     {
         private readonly string _path;
+        private readonly IReadOnlyList<string> _columns;
+        private readonly IReadOnlyList<CastTarget?> _types;
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _rowsByKey;
         private readonly Dictionary<Value, int> _ids = new(SameValue.Instance);
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _textIds;
         /// <summary>The line each row came from (to name both lines of a duplicate key).</summary>
         private readonly List<int> _lines = [];
 
-        public Builder(string path)
+        public Builder(string path, IReadOnlyList<string> columns, IReadOnlyList<CastTarget?> types)
         {
             _path = path;
+            _columns = columns;
+            _types = types;
             _rowsByKey = ByString.GetAlternateLookup<ReadOnlySpan<char>>();
             _textIds = new Dictionary<string, int>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         }
@@ -287,8 +288,29 @@ internal sealed class LookupTable
                 && canonical[..n].SequenceEqual(s);
         }
 
+        /// <summary>The next cell of the current row, column <paramref name="column"/>, from CSV: text, or its column's
+        /// type (an empty cell is then null).</summary>
+        public void AddCsvCell(int column, ReadOnlySpan<char> cell, int line)
+        {
+            if (_types[column] is null) AddText(cell);
+            else AddCell(column, cell.IsEmpty ? Value.Null : Value.FromString(cell.ToString()), line);
+        }
+
+        /// <summary>The next cell of the current row, column <paramref name="column"/>, converted to its column's type.</summary>
+        public void AddCell(int column, Value v, int line)
+        {
+            if (_types[column] is { } type && !v.IsNullOrMissing)
+            {
+                if (!CastStage.TryConvert(v, type, out var converted, out var why))
+                    throw new LookupLoadException(_path, line, $"column '{_columns[column]}': cannot convert {StageValues.Describe(v)} to {type}{why} (see `types`)");
+                v = converted;
+            }
+            if (v.Kind == ValueKind.String) AddText(v.AsString);
+            else AddValue(v);
+        }
+
         /// <summary>The next cell of the current row: a number, boolean or null.</summary>
-        public void AddValue(Value v)
+        private void AddValue(Value v)
         {
             if (!_ids.TryGetValue(v, out var id))
             {
@@ -300,7 +322,7 @@ internal sealed class LookupTable
 
         /// <summary>The next cell of the current row: a text, stored once as UTF-8 however often it repeats (lookup columns
         /// repeat a few values a lot); only a text not seen before is copied.</summary>
-        public void AddText(ReadOnlySpan<char> s)
+        private void AddText(ReadOnlySpan<char> s)
         {
             if (!_textIds.TryGetValue(s, out var id))
             {

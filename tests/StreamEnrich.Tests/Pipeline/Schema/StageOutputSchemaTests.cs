@@ -87,4 +87,21 @@ public sealed class StageOutputSchemaTests : IDisposable
         stage.Apply(s);
         Assert.Equal(new OutputField("country", "String", nullable), s.Fields[^1]);
     }
+
+    [Theory]
+    [InlineData(LookupMissBehavior.Fail)]
+    [InlineData(LookupMissBehavior.Keep)]
+    public void Lookup_TypedColumn_TakesItsTypeAndIsNullable(LookupMissBehavior onMiss)
+    {
+        // Nullable even when every passing record has a row: an empty CSV cell of a typed column is null.
+        File.WriteAllText(Path.Combine(_dir, "offers.csv"), "id,discount\n1,15\n");
+        var s = Input(("offer", "Int64", false));
+        using var stage = Build<LookupStage>("lookup", new LookupStageOptions
+        {
+            File = "offers.csv", KeyColumn = "id", Field = "offer", Columns = new() { ["discount"] = "discount" },
+            Types = new() { ["discount"] = "int" }, OnMiss = onMiss,
+        });
+        stage.Apply(s);
+        Assert.Equal(new OutputField("discount", "Int64", true), s.Fields[^1]);
+    }
 }
