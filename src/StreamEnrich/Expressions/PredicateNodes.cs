@@ -211,36 +211,26 @@ internal sealed class NotNode(PredicateNode inner) : PredicateNode
     public override string? Explain(Value[] fields) => inner.Explain(fields);
 }
 
-/// <summary>Left to right, stopping at the first false or invalid test.</summary>
-internal sealed class AndNode(PredicateNode left, PredicateNode right) : PredicateNode
+/// <summary>
+/// <c>and</c> / <c>or</c>: the left side, then the right one only while the left says <paramref name="goOnWhen"/>
+/// (true for <c>and</c>, false for <c>or</c>); an invalid left side stops there too.
+/// </summary>
+internal abstract class ShortCircuitNode(PredicateNode left, PredicateNode right, Truth goOnWhen) : PredicateNode
 {
     public override Truth Evaluate(Value[] fields)
     {
         var l = left.Evaluate(fields);
-        return l == Truth.True ? right.Evaluate(fields) : l;
+        return l == goOnWhen ? right.Evaluate(fields) : l;
     }
 
-    public override string? Explain(Value[] fields) => left.Evaluate(fields) switch
-    {
-        Truth.Invalid => left.Explain(fields),
-        Truth.True => right.Explain(fields),
-        _ => null,
-    };
-}
-
-/// <summary>Left to right, stopping at the first true or invalid test.</summary>
-internal sealed class OrNode(PredicateNode left, PredicateNode right) : PredicateNode
-{
-    public override Truth Evaluate(Value[] fields)
+    public override string? Explain(Value[] fields)
     {
         var l = left.Evaluate(fields);
-        return l == Truth.False ? right.Evaluate(fields) : l;
+        if (l == Truth.Invalid) return left.Explain(fields);
+        return l == goOnWhen ? right.Explain(fields) : null;
     }
-
-    public override string? Explain(Value[] fields) => left.Evaluate(fields) switch
-    {
-        Truth.Invalid => left.Explain(fields),
-        Truth.False => right.Explain(fields),
-        _ => null,
-    };
 }
+
+internal sealed class AndNode(PredicateNode left, PredicateNode right) : ShortCircuitNode(left, right, Truth.True);
+
+internal sealed class OrNode(PredicateNode left, PredicateNode right) : ShortCircuitNode(left, right, Truth.False);
