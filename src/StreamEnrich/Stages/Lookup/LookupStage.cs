@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Records;
 using StreamEnrich.Stages.Cast;
@@ -55,8 +56,9 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
         }
         _logger = context.Logger;
         _stamp = Stamp(_path);
+        var started = Stopwatch.GetTimestamp();
         _table = LookupTable.Load(_path, _format, _keyColumn, _columns, _types);
-        _logger.LogInformation("lookup {Stage}: loaded {Rows} rows from {File}", _stageName, _table.Count, _path);
+        _logger.LogInformation("lookup {Stage}: loaded {Rows} rows from {File} in {Ms:F0} ms", _stageName, _table.Count, _path, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         if (options.Reload)
             _timer = context.Time.CreateTimer(static s => ((LookupStage)s!).ReloadIfChanged(), this, options.ReloadInterval, options.ReloadInterval);
     }
@@ -127,9 +129,10 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
             _stamp = stamp;
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 var table = LookupTable.Load(_path, _format, _keyColumn, _columns, _types);
                 Volatile.Write(ref _table, table);
-                _logger.LogInformation("lookup {Stage}: reloaded {Rows} rows from {File}", _stageName, table.Count, _path);
+                _logger.LogInformation("lookup {Stage}: reloaded {Rows} rows from {File} in {Ms:F0} ms", _stageName, table.Count, _path, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 return true;
             }
             catch (LookupLoadException e)
