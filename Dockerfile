@@ -14,6 +14,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
+# Tiered JIT: recompile a method at tier 1 after 2000 calls instead of 30. The ReadyToRun code is already optimized, so
+# only the per-record methods are worth recompiling; measured with bench (alternating runs over 1M events, both
+# orders): 3-15% less time and CPU, no change at 100k or 5M. The bench runs StreamEnrich with the same setting.
+ENV DOTNET_TC_CallCountThreshold=2000
 COPY pipelines/ /pipelines/
 COPY schemas/ /schemas/
 # Exit code 0 after a graceful drain on SIGTERM; give it time to flush (compose: stop_grace_period).

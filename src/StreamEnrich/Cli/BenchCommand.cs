@@ -99,6 +99,11 @@ internal static class BenchCommand
                 ["CLICKHOUSE_URL"] = url,
                 ["USERS_FILE"] = usersFile,
             };
+            foreach (var (name, value) in ImageRuntimeSettings)
+            {
+                if (Environment.GetEnvironmentVariable(name) is null) env[name] = value;
+                Console.WriteLine($"bench: StreamEnrich runs with {name}={env.GetValueOrDefault(name) ?? Environment.GetEnvironmentVariable(name)} (as the container image)");
+            }
 
             // Both backlogs are produced first; then the runs go in rounds: one baseline run, then every StreamEnrich
             // run (each format and mode, and the --variant), so that a slow or fast spell of this shared machine falls on
@@ -565,6 +570,15 @@ internal static class BenchCommand
 
     private static double Percentile(List<double> sorted, double q) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+
+    /// <summary>
+    /// Runtime settings the container image sets (its <c>ENV</c> lines in the Dockerfile; a test keeps the two in step):
+    /// the StreamEnrich runs get them too, unless the bench's own environment sets the variable.
+    /// </summary>
+    internal static readonly IReadOnlyList<KeyValuePair<string, string>> ImageRuntimeSettings =
+    [
+        new("DOTNET_TC_CallCountThreshold", "2000"),
+    ];
 
     /// <summary>In a --variant, runs that build of StreamEnrich (a streamenrich.dll) instead of this one.</summary>
     internal const string OtherBuildVariable = "STREAMENRICH_BENCH_BUILD";

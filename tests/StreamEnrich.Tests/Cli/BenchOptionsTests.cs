@@ -29,4 +29,17 @@ public class BenchOptionsTests
         var ex = Assert.Throws<UsageException>(() => BenchCommand.KcatOptions(text));
         Assert.Contains("--kcat-config", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ImageRuntimeSettings_AreTheDockerfilesEnvLines()
+    {
+        // The bench runs StreamEnrich as the container image does: the same runtime settings, no more and no fewer.
+        var dockerfile = File.ReadAllLines(Path.Combine(StreamEnrich.Tests.Stages.JsonSchemaStageTests.RepoRoot(), "Dockerfile"));
+        var env = dockerfile.Where(l => l.StartsWith("ENV ", StringComparison.Ordinal))
+            .Select(l => l[4..].Trim().Split('=', 2))
+            .Select(kv => new KeyValuePair<string, string>(kv[0], kv[1]))
+            .ToList();
+        Assert.NotEmpty(env);
+        Assert.Equal(env, BenchCommand.ImageRuntimeSettings);
+    }
 }
