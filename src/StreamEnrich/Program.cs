@@ -73,6 +73,15 @@ internal static class Program
             Console.Error.WriteLine(Usage);
             return 2;
         }
+        catch (Exception ex)
+        {
+            // Every expected failure has its own message and exit code; this is a bug: say so plainly, exit 1 (not the
+            // runtime's abort with a core dump) and keep the stack trace for the report.
+            Console.Error.WriteLine($"error: {ex.Message}");
+            Console.Error.WriteLine($"This is an unexpected {ex.GetType().FullName}, most likely a bug in StreamEnrich; please report it with the trace below.");
+            Console.Error.WriteLine(ex.StackTrace);
+            return 1;
+        }
     }
 
     private static CommandLine Parse(string[] args, string command, params string[] flags) =>

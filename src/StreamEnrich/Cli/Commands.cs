@@ -29,6 +29,7 @@ internal static class Commands
             pipelines.AddRange(result.Pipelines);
             errors.AddRange(result.Errors);
         }
+        foreach (var p in pipelines) errors.AddRange(Adapters.ValidateKafkaProperties(p));
         foreach (var dup in pipelines.GroupBy(p => p.Name).Where(g => g.Count() > 1))
             errors.Add(new ConfigError(dup.Last().File, 1, 1, $"pipeline name '{dup.Key}' is used by {string.Join(" and ", dup.Select(p => p.File))}", "Pipeline names must be unique in a process; set `name:`."));
         return errors.Count == 0 ? pipelines : null;

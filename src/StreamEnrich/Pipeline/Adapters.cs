@@ -6,6 +6,7 @@ using StreamEnrich.Records;
 using StreamEnrich.Sinks.ClickHouse;
 using StreamEnrich.Sources.Kafka;
 using StreamEnrich.Sources.Kafka.Embedded;
+using StreamEnrich.Sources.Kafka.Native;
 
 namespace StreamEnrich.Pipeline;
 
@@ -45,6 +46,29 @@ internal static partial class Adapters
     public static MockKafkaCluster StartMockCluster(int brokers) => MockKafkaCluster.Start(brokers);
 
     public static LocalClickHouseServer CreateLocalClickHouse(string directory) => new(directory);
+
+    /// <summary>
+    /// Checks <c>source.properties</c> and <c>dead_letter.properties</c> against librdkafka's configuration (names and
+    /// values, without connecting), so a typo is a configuration error at its line instead of a failure at start-up.
+    /// Nothing is reported when librdkafka is not installed (the start then says that).
+    /// </summary>
+    public static IEnumerable<ConfigError> ValidateKafkaProperties(LoadedPipeline pipeline)
+    {
+        var o = pipeline.Options;
+        var sections = new List<(string Path, Dictionary<string, string> Properties)> { ("source.properties", o.Source.Properties) };
+        if (o.DeadLetter is { Topic: not null } dlq) sections.Add(("dead_letter.properties", dlq.Properties));
+        foreach (var (path, properties) in sections)
+        {
+            if (properties.Count == 0) continue;
+            var rejected = NativeConsumer.CheckProperties(properties);
+            if (rejected is null) yield break; // librdkafka not installed
+            foreach (var (key, value, reason) in rejected)
+            {
+                yield return pipeline.ErrorAt($"{path}.{key}", $"{path}: librdkafka {NativeConsumer.LibraryVersion()} rejects {key}={value}: {reason}",
+                    "See librdkafka's CONFIGURATION.md for the property names and values of this version.");
+            }
+        }
+    }
 
     /// <summary>Checks the types of an inline <c>sink.schema</c> without a server.</summary>
     public static IEnumerable<ConfigError> ValidateInlineSchema(LoadedPipeline pipeline)

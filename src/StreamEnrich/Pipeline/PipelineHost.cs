@@ -21,7 +21,16 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
         var sink = Adapters.CreateClickHouseSink(o.Sink, loggers.CreateLogger("StreamEnrich.Sinks.ClickHouse." + pipeline.Name), time);
         // The consumer connects (and, with static assignment, starts prefetching) while the stages build and the sink
         // reads its table; nothing is consumed or committed before the whole pipeline is built.
-        var source = Adapters.CreateKafkaSource(o.Source, pipeline.Name, loggers.CreateLogger("StreamEnrich.Sources.Kafka." + pipeline.Name), time, assignEarly: true);
+        IChunkSource source;
+        try
+        {
+            source = Adapters.CreateKafkaSource(o.Source, pipeline.Name, loggers.CreateLogger("StreamEnrich.Sources.Kafka." + pipeline.Name), time, assignEarly: true);
+        }
+        catch (Exception ex) when (IsSetupFailure(ex))
+        {
+            sink.Dispose();
+            throw Failed(errors, pipeline.ErrorAt("source", $"the Kafka consumer cannot be created: {ex.Message}"));
+        }
         // The dead-letter producer (a librdkafka client of its own: tens of milliseconds to start) is made meanwhile too.
         var failedSink = o.OnError == OnError.DeadLetter && o.DeadLetter is not null
             ? Task.Run<IDeadLetterSink?>(() => Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name)), ct)
@@ -32,7 +41,14 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
         {
             plan = await builder.BuildPlanAsync(pipeline, sink, ex => pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
                 "Check that the server is reachable and the table exists (`streamenrich schema` prints a CREATE TABLE for this pipeline)."), errors, ct).ConfigureAwait(false);
-            failed = await failedSink.ConfigureAwait(false);
+            try
+            {
+                failed = await failedSink.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsSetupFailure(ex))
+            {
+                throw Failed(errors, pipeline.ErrorAt("dead_letter", $"the dead-letter sink cannot be created: {ex.Message}"));
+            }
         }
         catch
         {
@@ -50,6 +66,17 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
         }
         return new PipelineRunner(RunnerSettings.From(o, statusInterval), plan, source, sink, failed,
             loggers.CreateLogger("StreamEnrich.Pipeline." + pipeline.Name), time);
+    }
+
+    /// <summary>What creating a Kafka client or a dead-letter file can throw for a setting or the machine (a property librdkafka
+    /// rejects, librdkafka missing, a folder that cannot be written), as opposed to a bug.</summary>
+    private static bool IsSetupFailure(Exception ex) =>
+        ex is ArgumentException or InvalidOperationException or Confluent.Kafka.KafkaException or IOException or UnauthorizedAccessException;
+
+    private static PipelineBuildException Failed(List<ConfigError> errors, ConfigError error)
+    {
+        errors.Add(error);
+        return new PipelineBuildException([error]);
     }
 
     /// <summary>Runs all pipelines until <paramref name="stop"/>; returns the process exit code.</summary>

@@ -124,6 +124,69 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
     }
 
     [Fact]
+    public async Task KafkaPropertyLibrdkafkaRejects_ValidateAndRunExitOneAtItsPosition()
+    {
+        // A typo in a librdkafka property used to pass validate and crash run with an unhandled exception (exit 134).
+        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), """
+                source:
+                  brokers: localhost:9092
+                  topic: t
+                  properties: { fetch.wait.max.mss: "100" }
+                sink: { url: "http://localhost:8123", table: t }
+                on_error: dead_letter
+                dead_letter:
+                  topic: t-dlq
+                  properties: { acks: banana }
+                """);
+            foreach (var command in new[] { "validate", "run" })
+            {
+                var (exit, _, err) = await RunToEndAsync(dir, command, "p.yaml");
+                Assert.True(exit == 1, $"{command}: exit {exit}; stderr: {err}");
+                Assert.Contains("p.yaml:4:17: error: source.properties: librdkafka ", err, StringComparison.Ordinal);
+                Assert.Contains("rejects fetch.wait.max.mss=100: No such configuration property: \"fetch.wait.max.mss\"", err, StringComparison.Ordinal);
+                Assert.Contains("p.yaml:9:17: error: dead_letter.properties: librdkafka ", err, StringComparison.Ordinal);
+                Assert.Contains("rejects acks=banana: Invalid value", err, StringComparison.Ordinal);
+                Assert.DoesNotContain("Unhandled exception", err, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_DeadLetterProducerCannotBeCreated_ExitsOneNamingTheSection()
+    {
+        // Each property is valid on its own, so validate accepts them; librdkafka refuses the combination when the
+        // producer is created (the dead-letter producer is idempotent by default, which needs acks=all).
+        var table = await clickhouse.CreateUniqueTableAsync("id UInt32", "MergeTree ORDER BY id");
+        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), $$"""
+                source: { brokers: "{{kafka.BootstrapServers}}", topic: {{kafka.CreateTopic(1, "dlqfail")}}, group_id: {{KafkaFixture.UniqueName("g")}} }
+                sink: { url: "{{clickhouse.Url}}", table: {{table}} }
+                on_error: dead_letter
+                dead_letter: { topic: dlq, properties: { acks: "1" } }
+                """);
+            var (exit, _, err) = await RunToEndAsync(dir, "run", "p.yaml");
+            Assert.True(exit == 1, $"exit {exit}; stderr: {err}");
+            Assert.Contains("p.yaml:4:1: error: the dead-letter sink cannot be created: ", err, StringComparison.Ordinal);
+            Assert.Contains("acks", err, StringComparison.Ordinal); // librdkafka's reason
+            Assert.Contains("nothing was started", err, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task UnknownOption_ExitsTwoWithUsage()
     {
         var (exit, _, err) = await RunToEndAsync(AppContext.BaseDirectory, "validate", "--no-such-option", "x", "some.yaml");

@@ -92,6 +92,7 @@ internal static unsafe partial class LibRdKafka
     }
 
     [LibraryImport(Lib)] internal static partial nint rd_kafka_conf_new();
+    [LibraryImport(Lib)] internal static partial byte* rd_kafka_version_str();
     [LibraryImport(Lib)] internal static partial void rd_kafka_conf_destroy(nint conf);
     [LibraryImport(Lib)] internal static partial int rd_kafka_conf_set(nint conf, byte* name, byte* value, byte* errstr, nuint errstrSize);
     [LibraryImport(Lib)] internal static partial void rd_kafka_conf_set_opaque(nint conf, nint opaque);

@@ -145,6 +145,56 @@ internal sealed unsafe class NativeConsumer : IDisposable
         return consumer;
     }
 
+    /// <summary>
+    /// Sets each property on a throw-away librdkafka configuration (no client is created, nothing connects) and returns
+    /// the ones librdkafka rejects (unknown name, invalid value) with its reason; empty when all are accepted. Null when
+    /// librdkafka is not installed, so nothing could be checked.
+    /// </summary>
+    public static List<(string Key, string Value, string Reason)>? CheckProperties(IEnumerable<KeyValuePair<string, string>> properties)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        nint conf;
+        try
+        {
+            conf = rd_kafka_conf_new();
+        }
+        catch (DllNotFoundException)
+        {
+            return null;
+        }
+        var rejected = new List<(string, string, string)>();
+        var err = stackalloc byte[512];
+        try
+        {
+            foreach (var (key, value) in properties)
+            {
+                fixed (byte* k = Utf8z(key))
+                fixed (byte* v = Utf8z(value))
+                {
+                    if (rd_kafka_conf_set(conf, k, v, err, 512) != ConfOk) rejected.Add((key, value, Utf8(err)));
+                }
+            }
+        }
+        finally
+        {
+            rd_kafka_conf_destroy(conf);
+        }
+        return rejected;
+    }
+
+    /// <summary>librdkafka's version ("2.0.2"), or null when it is not installed.</summary>
+    public static string? LibraryVersion()
+    {
+        try
+        {
+            return Utf8(rd_kafka_version_str());
+        }
+        catch (DllNotFoundException)
+        {
+            return null;
+        }
+    }
+
     private static void SetOrThrow(nint conf, string key, string value, byte* err)
     {
         fixed (byte* k = Utf8z(key))
