@@ -37,6 +37,8 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
             : Task.FromResult<IDeadLetterSink?>(null);
         ProcessingPlan plan;
         IDeadLetterSink? failed;
+        ConfigError DeadLetterError(Exception ex) => pipeline.ErrorAt("dead_letter", $"the dead-letter sink cannot be created: {ex.Message}");
+        var deadLetterReported = false;
         try
         {
             plan = await builder.BuildPlanAsync(pipeline, sink, ex => pipeline.ErrorAt("sink.table", $"ClickHouse table {o.Sink.Database}.{o.Sink.Table} at {o.Sink.Url}: {ex.Message}",
@@ -47,16 +49,21 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
             }
             catch (Exception ex) when (IsSetupFailure(ex))
             {
-                throw Failed(errors, pipeline.ErrorAt("dead_letter", $"the dead-letter sink cannot be created: {ex.Message}"));
+                deadLetterReported = true;
+                throw Failed(errors, DeadLetterError(ex));
             }
         }
-        catch
+        catch (Exception buildError)
         {
             await source.CloseAsync(CancellationToken.None).ConfigureAwait(false);
             sink.Dispose();
             try
             {
                 if (await failedSink.ConfigureAwait(false) is { } made) await made.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsSetupFailure(ex) && !deadLetterReported && buildError is PipelineBuildException)
+            {
+                errors.Add(DeadLetterError(ex)); // reported with the build's own errors, not one per attempt
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -177,8 +177,18 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
             Assert.True(exit == 1, $"exit {exit}; stderr: {err}");
             Assert.Contains("p.yaml:4:1: error: the dead-letter sink cannot be created: ", err, StringComparison.Ordinal);
             Assert.Contains("acks", err, StringComparison.Ordinal); // librdkafka's reason
-            Assert.Contains("nothing was started", err, StringComparison.Ordinal);
+            Assert.Contains("1 error(s); nothing was started", err, StringComparison.Ordinal);
             Assert.DoesNotContain("Unhandled exception", err, StringComparison.Ordinal);
+
+            // With the table missing too, both problems are reported at once.
+            var yaml = await File.ReadAllTextAsync(Path.Combine(dir, "p.yaml"));
+            await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), yaml.Replace($"table: {table}", "table: no_such_table_here", StringComparison.Ordinal));
+            (exit, _, err) = await RunToEndAsync(dir, "run", "p.yaml");
+            Assert.True(exit == 1, $"exit {exit}; stderr: {err}");
+            Assert.Contains("p.yaml:2:", err, StringComparison.Ordinal); // the sink's table
+            Assert.Contains("no_such_table_here", err, StringComparison.Ordinal);
+            Assert.Contains("p.yaml:4:1: error: the dead-letter sink cannot be created: ", err, StringComparison.Ordinal);
+            Assert.Contains("2 error(s); nothing was started", err, StringComparison.Ordinal);
         }
         finally
         {
