@@ -49,6 +49,20 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
         return (p.ExitCode, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>Runs <paramref name="test"/> with a fresh temporary folder, deleted afterwards.</summary>
+    private static async Task InTempDirAsync(Func<string, Task> test)
+    {
+        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
+        try
+        {
+            await test(dir);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public async Task Run_Sigterm_DrainsCommitsAndExitsZero()
     {
@@ -57,8 +71,7 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
         const int n = 5000;
         kafka.Produce(topic, 2, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
         var group = KafkaFixture.UniqueName("g");
-        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
-        try
+        await InTempDirAsync(async dir =>
         {
             await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), $$"""
                 source: { brokers: "{{kafka.BootstrapServers}}", topic: {{topic}}, group_id: {{group}} }
@@ -84,18 +97,13 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
             Assert.Contains("draining", stderr.ToString(), StringComparison.Ordinal);
             Assert.Equal(n + 100, long.Parse((await clickhouse.QueryAsync($"SELECT uniqExact(kafka_partition, kafka_offset) FROM default.{table}")).Trim(), CultureInfo.InvariantCulture));
             Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        });
     }
 
     [Fact]
     public async Task Validate_BrokenPipeline_ExitsOneWithEveryErrorAndItsPosition()
     {
-        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
-        try
+        await InTempDirAsync(async dir =>
         {
             await File.WriteAllTextAsync(Path.Combine(dir, "bad.yaml"), """
                 source:
@@ -116,19 +124,14 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
             Assert.Contains("bad.yaml:10:3: error: unknown key 'max_retry'", err, StringComparison.Ordinal);
             Assert.Contains("max_retries", err, StringComparison.Ordinal); // the did-you-mean hint
             Assert.Contains("bad.yaml:6:", err, StringComparison.Ordinal); // the predicate error, at the filter's where
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        });
     }
 
     [Fact]
     public async Task KafkaPropertyLibrdkafkaRejects_ValidateAndRunExitOneAtItsPosition()
     {
         // A typo in a librdkafka property used to pass validate and crash run with an unhandled exception (exit 134).
-        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
-        try
+        await InTempDirAsync(async dir =>
         {
             await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), """
                 source:
@@ -151,11 +154,7 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
                 Assert.Contains("rejects acks=banana: Invalid value", err, StringComparison.Ordinal);
                 Assert.DoesNotContain("Unhandled exception", err, StringComparison.Ordinal);
             }
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        });
     }
 
     [Fact]
@@ -164,8 +163,7 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
         // Each property is valid on its own, so validate accepts them; librdkafka refuses the combination when the
         // producer is created (the dead-letter producer is idempotent by default, which needs acks=all).
         var table = await clickhouse.CreateUniqueTableAsync("id UInt32", "MergeTree ORDER BY id");
-        var dir = Directory.CreateTempSubdirectory("se-cli-").FullName;
-        try
+        await InTempDirAsync(async dir =>
         {
             await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), $$"""
                 source: { brokers: "{{kafka.BootstrapServers}}", topic: {{kafka.CreateTopic(1, "dlqfail")}}, group_id: {{KafkaFixture.UniqueName("g")}} }
@@ -189,11 +187,7 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
             Assert.Contains("no_such_table_here", err, StringComparison.Ordinal);
             Assert.Contains("p.yaml:4:1: error: the dead-letter sink cannot be created: ", err, StringComparison.Ordinal);
             Assert.Contains("2 error(s); nothing was started", err, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        });
     }
 
     [Fact]
