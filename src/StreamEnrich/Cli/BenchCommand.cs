@@ -101,8 +101,9 @@ internal static class BenchCommand
             };
             foreach (var (name, value) in ImageRuntimeSettings)
             {
-                if (Environment.GetEnvironmentVariable(name) is null) env[name] = value;
-                Console.WriteLine($"bench: StreamEnrich runs with {name}={env.GetValueOrDefault(name) ?? Environment.GetEnvironmentVariable(name)} (as the container image)");
+                var inherited = Environment.GetEnvironmentVariable(name);
+                if (inherited is null) env[name] = value;
+                Console.WriteLine($"bench: StreamEnrich runs with {name}={inherited ?? value} ({(inherited is null ? "as the container image" : "from this environment")})");
             }
 
             // Both backlogs are produced first; then the runs go in rounds: one baseline run, then every StreamEnrich

@@ -167,13 +167,7 @@ internal sealed unsafe class NativeConsumer : IDisposable
         try
         {
             foreach (var (key, value) in properties)
-            {
-                fixed (byte* k = Utf8z(key))
-                fixed (byte* v = Utf8z(value))
-                {
-                    if (rd_kafka_conf_set(conf, k, v, err, 512) != ConfOk) rejected.Add((key, value, Utf8(err)));
-                }
-            }
+                if (TrySet(conf, key, value, err) is { } reason) rejected.Add((key, value, reason));
         }
         finally
         {
@@ -197,13 +191,16 @@ internal sealed unsafe class NativeConsumer : IDisposable
 
     private static void SetOrThrow(nint conf, string key, string value, byte* err)
     {
+        if (TrySet(conf, key, value, err) is { } reason)
+            throw new ArgumentException($"Kafka consumer property {key}={value} was rejected by librdkafka: {reason}");
+    }
+
+    /// <summary>Sets one property on <paramref name="conf"/>; null when librdkafka accepts it, else its reason.</summary>
+    private static string? TrySet(nint conf, string key, string value, byte* err)
+    {
         fixed (byte* k = Utf8z(key))
         fixed (byte* v = Utf8z(value))
-        {
-            var res = rd_kafka_conf_set(conf, k, v, err, 512);
-            if (res != ConfOk)
-                throw new ArgumentException($"Kafka consumer property {key}={value} was rejected by librdkafka: {Utf8(err)}");
-        }
+            return rd_kafka_conf_set(conf, k, v, err, 512) == ConfOk ? null : Utf8(err);
     }
 
     public void Subscribe(IEnumerable<string> topics)
