@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace StreamEnrich.Stages.Lookup;
 
 /// <summary>
@@ -8,12 +6,11 @@ namespace StreamEnrich.Stages.Lookup;
 /// closing quote and an unterminated quote are errors that name the line.
 /// Reads one record at a time; its fields are slices of the text (a quoted field with doubled quotes is unescaped into
 /// a buffer the reader reuses), so reading allocates nothing per record and the caller makes strings only of the
-/// values it keeps.
+/// values it keeps. Fields are scanned with plain loops: lookup cells are short, and this code is precompiled, where the
+/// vectorized searches would first run as unoptimized JIT code at start-up.
 /// </summary>
 internal sealed class CsvParser
 {
-    private static readonly SearchValues<char> UnquotedEnd = SearchValues.Create(",\n\r\"");
-
     private readonly string _text;
     private int _pos;
     private int _line = 1;
@@ -76,8 +73,7 @@ internal sealed class CsvParser
             else
             {
                 var start = i;
-                var end = text.AsSpan(i).IndexOfAny(UnquotedEnd);
-                i = end < 0 ? text.Length : i + end;
+                while (i < text.Length && text[i] is not (',' or '\n' or '\r' or '"')) i++;
                 if (i < text.Length && text[i] == '"') throw Error(_line, "quote inside an unquoted field (quote the whole field and double the inner quotes: \"a \"\"b\"\"\")");
                 AddField(start, i - start);
             }
@@ -105,9 +101,8 @@ internal sealed class CsvParser
         var unescaped = -1; // where in _scratch the field is unescaped, once a doubled quote was seen
         while (true)
         {
-            var next = text.AsSpan(i).IndexOfAny('"', '\n');
-            if (next < 0) throw Error(quoteLine, "unterminated quoted field (a field opened with \" is never closed)");
-            i += next;
+            while (i < text.Length && text[i] is not ('"' or '\n')) i++;
+            if (i == text.Length) throw Error(quoteLine, "unterminated quoted field (a field opened with \" is never closed)");
             if (text[i] == '\n')
             {
                 _line++;

@@ -10,30 +10,29 @@ namespace StreamEnrich.Stages.Lookup;
 /// An immutable keyed table loaded from a file. Each distinct value is stored once (strings as UTF-8, so the sink
 /// copies them without transcoding), and a row is the ids of its values, one per configured column, stored flat
 /// (row r is <c>cells[r * columns .. (r + 1) * columns]</c>): 4 bytes a cell instead of a whole value, so a large table
-/// stays in the CPU caches. Keys are matched as text; keys that are canonical integers (<c>42</c>, not <c>042</c>) are
-/// also indexed as numbers, directly by key when the keys are dense (ids 1..N), else in an open-addressing table, so
-/// an integer field finds its row with one or two memory reads and no allocation.
+/// stays in the CPU caches. Keys are matched as text (their UTF-8 bytes, so a UTF-8 record value needs no string); keys
+/// that are canonical integers (<c>42</c>, not <c>042</c>) are also indexed as numbers, directly by key when the keys are
+/// dense (ids 1..N), else in an open-addressing table, so an integer field finds its row with one or two memory reads and
+/// no allocation.
 /// </summary>
 internal sealed class LookupTable
 {
-    private readonly Dictionary<string, int> _byString;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _byChars;
+    private readonly Utf8KeyIndex _byText;
     private readonly IntIndex _byLong;
     private readonly int[] _cells;
     private readonly Value[] _distinct;
     private readonly int _columns;
 
-    private LookupTable(Dictionary<string, int> byString, IntIndex byLong, int[] cells, Value[] distinct, int columns)
+    private LookupTable(Utf8KeyIndex byText, IntIndex byLong, int[] cells, Value[] distinct, int columns)
     {
-        _byString = byString;
-        _byChars = byString.GetAlternateLookup<ReadOnlySpan<char>>();
+        _byText = byText;
         _byLong = byLong;
         _cells = cells;
         _distinct = distinct;
         _columns = columns;
     }
 
-    public int Count => _byString.Count;
+    public int Count => _byText.Count;
 
     /// <summary>The value of configured column <paramref name="column"/> in row <paramref name="row"/> (from <see cref="Find"/>).</summary>
     public Value Cell(int row, int column) => _distinct[_cells[row * _columns + column]];
@@ -46,18 +45,15 @@ internal sealed class LookupTable
             case ValueKind.Int:
                 return _byLong.Find(key.AsInt);
             case ValueKind.String:
-                if (!key.IsUtf8) return _byString.GetValueOrDefault(key.AsString, -1);
-                var bytes = key.RawBytes;
-                if (bytes.Length > StageValues.StackLimit) return _byString.GetValueOrDefault(key.AsString, -1);
-                Span<char> chars = stackalloc char[StageValues.StackLimit];
-                var n = Encoding.UTF8.GetChars(bytes, chars);
-                return _byChars.TryGetValue(chars[..n], out var row) ? row : -1;
+                return key.IsUtf8 ? _byText.Find(key.RawBytes) : _byText.Find(key.AsString.AsSpan());
             case ValueKind.Float when Math.Floor(key.AsFloat) == key.AsFloat && Math.Abs(key.AsFloat) < 9e18:
                 return _byLong.Find((long)key.AsFloat);
             case ValueKind.Null or ValueKind.Missing:
                 return -1;
+            case ValueKind.Bool:
+                return _byText.Find(key.AsBool ? "true"u8 : "false"u8);
             default:
-                return _byString.GetValueOrDefault(key.Kind == ValueKind.Bool ? (key.AsBool ? "true" : "false") : key.ToString(), -1);
+                return _byText.Find(key.ToString().AsSpan());
         }
     }
 
@@ -73,34 +69,36 @@ internal sealed class LookupTable
         private readonly int[]? _direct;
         private readonly long _min;
 
-        public IntIndex(List<(long Key, int Row)> keys)
+        /// <summary>Indexes <c>keys[i] → rows[i]</c> for the first <paramref name="count"/> entries.</summary>
+        public IntIndex(long[] keys, int[] rows, int count)
         {
-            if (keys.Count > 0)
+            if (count > 0)
             {
                 long min = long.MaxValue, max = long.MinValue;
-                foreach (var (key, _) in keys)
+                for (var k = 0; k < count; k++)
                 {
-                    min = Math.Min(min, key);
-                    max = Math.Max(max, key);
+                    min = Math.Min(min, keys[k]);
+                    max = Math.Max(max, keys[k]);
                 }
-                var range = (UInt128)(Int128)max - (UInt128)(Int128)min + 1;
-                if (range <= (UInt128)Math.Max(64, keys.Count * 4L))
+                // max - min as unsigned cannot overflow; the range is small enough when it is below the limit
+                var span = (ulong)max - (ulong)min;
+                if (span < (ulong)Math.Max(64, count * 4L))
                 {
                     _min = min;
-                    _direct = new int[(int)range];
-                    foreach (var (key, row) in keys) _direct[key - min] = row + 1;
+                    _direct = new int[(int)span + 1];
+                    for (var k = 0; k < count; k++) _direct[keys[k] - min] = rows[k] + 1;
                     return;
                 }
             }
             var capacity = 16;
-            while (capacity < keys.Count * 2) capacity <<= 1;
+            while (capacity < count * 2) capacity <<= 1;
             _slots = new (long, int)[capacity];
             _mask = capacity - 1;
-            foreach (var (key, row) in keys)
+            for (var k = 0; k < count; k++)
             {
-                var i = Slot(key);
+                var i = Slot(keys[k]);
                 while (_slots[i].RowPlusOne != 0) i = (i + 1) & _mask;
-                _slots[i] = (key, row + 1);
+                _slots[i] = (keys[k], rows[k] + 1);
             }
         }
 
@@ -125,6 +123,30 @@ internal sealed class LookupTable
         }
     }
 
+    /// <summary>
+    /// An integer written as the invariant culture writes it (<c>42</c>, <c>-7</c>; not <c>042</c>, <c>+7</c>, <c>-0</c>
+    /// or one outside the range of a long), so that the text key and the number key are the same key.
+    /// </summary>
+    internal static bool TryParseCanonicalInteger(ReadOnlySpan<byte> s, out long value)
+    {
+        value = 0;
+        var negative = s.Length > 0 && s[0] == (byte)'-';
+        var i = negative ? 1 : 0;
+        var digits = s.Length - i;
+        if (digits == 0 || digits > 19) return false;
+        if (s[i] == (byte)'0') return digits == 1 && !negative;
+        ulong magnitude = 0;
+        for (; i < s.Length; i++)
+        {
+            var d = (uint)(s[i] - '0');
+            if (d > 9) return false;
+            magnitude = magnitude * 10 + d; // 19 digits stay below 2^64
+        }
+        if (magnitude > (negative ? 1UL << 63 : long.MaxValue)) return false;
+        value = negative ? unchecked((long)(0UL - magnitude)) : (long)magnitude;
+        return true;
+    }
+
     /// <summary>Loads <paramref name="path"/>; <paramref name="columns"/> are the file columns copied into each row, their
     /// values converted to <paramref name="types"/> (per column; null or absent: as read).</summary>
     /// <exception cref="LookupLoadException">The file cannot be read or is malformed, or a value does not convert (message has file:line).</exception>
@@ -143,7 +165,7 @@ internal sealed class LookupTable
         var builder = new Builder(path, columns, types);
         if (format == LookupFileFormat.Csv) LoadCsv(path, text, keyColumn, columns, builder);
         else LoadJsonLines(path, text, keyColumn, columns, builder);
-        return new LookupTable(builder.ByString, new IntIndex(builder.ByLong), [.. builder.Cells], [.. builder.Distinct], columns.Count);
+        return builder.Build();
     }
 
     private static void LoadCsv(string path, string text, string keyColumn, IReadOnlyList<string> columns, Builder builder)
@@ -242,57 +264,74 @@ internal sealed class LookupTable
         public int GetHashCode(Value v) => v.GetHashCode();
     }
 
+    /// <summary>
+    /// Collects the rows of a file. Keys and texts are interned as UTF-8 in <see cref="Utf8KeyIndex"/>es and everything
+    /// else goes into plain arrays that double as they fill: loading allocates a few arrays, not objects per row.
+    /// </summary>
     private sealed class Builder
     {
         private readonly string _path;
         private readonly IReadOnlyList<string> _columns;
         private readonly IReadOnlyList<CastTarget?> _types;
-        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _rowsByKey;
+        private readonly Utf8KeyIndex _keys = new(1024);
+        private readonly Utf8KeyIndex _texts = new(64);
+        /// <summary>Distinct numbers, booleans and nulls (typed columns only); texts are in <see cref="_texts"/>.</summary>
         private readonly Dictionary<Value, int> _ids = new(SameValue.Instance);
-        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _textIds;
         /// <summary>The line each row came from (to name both lines of a duplicate key).</summary>
-        private readonly List<int> _lines = [];
+        private int[] _lines = new int[1024];
+        private long[] _intKeys = new long[1024];
+        private int[] _intRows = new int[1024];
+        private int _intCount;
+        /// <summary>Row-major value ids into the distinct values.</summary>
+        private int[] _cells = new int[4096];
+        private int _cellCount;
+        /// <summary>Distinct values by id; for a text, <see cref="_distinctText"/> holds its entry in <see cref="_texts"/>
+        /// (the value is made at the end, as a slice of the final byte array), else -1.</summary>
+        private Value[] _distinct = new Value[64];
+        private int[] _distinctText = new int[64];
+        private int _distinctCount;
 
         public Builder(string path, IReadOnlyList<string> columns, IReadOnlyList<CastTarget?> types)
         {
             _path = path;
             _columns = columns;
             _types = types;
-            _rowsByKey = ByString.GetAlternateLookup<ReadOnlySpan<char>>();
-            _textIds = new Dictionary<string, int>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
-        public Dictionary<string, int> ByString { get; } = new(StringComparer.Ordinal);
-        public List<(long Key, int Row)> ByLong { get; } = [];
-        /// <summary>Row-major value ids into <see cref="Distinct"/>.</summary>
-        public List<int> Cells { get; } = [];
-        public List<Value> Distinct { get; } = [];
-
-        /// <summary>Starts row <c>ByString.Count</c> under <paramref name="key"/>; its values follow with <see cref="AddValue"/>.</summary>
+        /// <summary>Starts row <c>Count</c> under <paramref name="key"/>; its cells follow.</summary>
         public void Add(ReadOnlySpan<char> key, int line)
         {
             if (key.IsEmpty) throw new LookupLoadException(_path, line, "empty key");
-            var row = ByString.Count;
-            if (!_rowsByKey.TryAdd(key, row))
-                throw new LookupLoadException(_path, line, $"duplicate key '{key}' (first at line {_lines[_rowsByKey[key]]})");
-            _lines.Add(line);
-            if (IsCanonicalInteger(key, out var l)) ByLong.Add((l, row));
-        }
-
-        /// <summary>An integer written as the invariant culture writes it (<c>42</c>, <c>-7</c>; not <c>042</c>, <c>+7</c> or <c>-0</c>).</summary>
-        private static bool IsCanonicalInteger(ReadOnlySpan<char> s, out long value)
-        {
-            Span<char> canonical = stackalloc char[20];
-            return long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value)
-                && value.TryFormat(canonical, out var n, default, CultureInfo.InvariantCulture)
-                && canonical[..n].SequenceEqual(s);
+            Span<byte> buffer = stackalloc byte[256];
+            var utf8 = Utf8KeyIndex.ToUtf8(key, buffer);
+            var row = _keys.Count;
+            if (!_keys.TryAdd(utf8, row, out var first, out _))
+                throw new LookupLoadException(_path, line, $"duplicate key '{key}' (first at line {_lines[first]})");
+            if (row == _lines.Length) _lines = Grown(_lines);
+            _lines[row] = line;
+            if (TryParseCanonicalInteger(utf8, out var l))
+            {
+                if (_intCount == _intKeys.Length)
+                {
+                    var keys = new long[_intKeys.Length * 2];
+                    _intKeys.AsSpan().CopyTo(keys);
+                    _intKeys = keys;
+                    _intRows = Grown(_intRows);
+                }
+                _intKeys[_intCount] = l;
+                _intRows[_intCount++] = row;
+            }
         }
 
         /// <summary>The next cell of the current row, column <paramref name="column"/>, from CSV: text, or its column's
         /// type (an empty cell is then null).</summary>
         public void AddCsvCell(int column, ReadOnlySpan<char> cell, int line)
         {
-            if (_types[column] is null) AddText(cell);
+            if (_types[column] is null)
+            {
+                Span<byte> buffer = stackalloc byte[256];
+                AddText(Utf8KeyIndex.ToUtf8(cell, buffer));
+            }
             else AddCell(column, cell.IsEmpty ? Value.Null : Value.FromString(cell.ToString()), line);
         }
 
@@ -305,39 +344,68 @@ internal sealed class LookupTable
                     throw new LookupLoadException(_path, line, $"column '{_columns[column]}': cannot convert {StageValues.Describe(v)} to {type}{why} (see `types`)");
                 v = converted;
             }
-            if (v.Kind == ValueKind.String) AddText(v.AsString);
-            else AddValue(v);
-        }
-
-        /// <summary>The next cell of the current row: a number, boolean or null.</summary>
-        private void AddValue(Value v)
-        {
-            if (!_ids.TryGetValue(v, out var id))
+            if (v.Kind != ValueKind.String)
             {
-                id = NewDistinct(v);
-                _ids.Add(v, id);
+                if (!_ids.TryGetValue(v, out var id))
+                {
+                    id = NewDistinct(v, -1);
+                    _ids.Add(v, id);
+                }
+                AddCellId(id);
             }
-            Cells.Add(id);
-        }
-
-        /// <summary>The next cell of the current row: a text, stored once as UTF-8 however often it repeats (lookup columns
-        /// repeat a few values a lot); only a text not seen before is copied.</summary>
-        private void AddText(ReadOnlySpan<char> s)
-        {
-            if (!_textIds.TryGetValue(s, out var id))
+            else if (v.IsUtf8) AddText(v.RawBytes);
+            else
             {
-                var utf8 = new byte[Encoding.UTF8.GetByteCount(s)];
-                Encoding.UTF8.GetBytes(s, utf8);
-                id = NewDistinct(Value.FromUtf8(utf8));
-                _textIds[s] = id;
+                Span<byte> buffer = stackalloc byte[256];
+                AddText(Utf8KeyIndex.ToUtf8(v.AsString, buffer));
             }
-            Cells.Add(id);
         }
 
-        private int NewDistinct(Value v)
+        /// <summary>The next cell of the current row: a text, stored once however often it repeats (lookup columns repeat
+        /// a few values a lot).</summary>
+        private void AddText(ReadOnlySpan<byte> utf8)
         {
-            Distinct.Add(v);
-            return Distinct.Count - 1;
+            if (_texts.TryAdd(utf8, _distinctCount, out var id, out var entry)) id = NewDistinct(default, entry);
+            AddCellId(id);
+        }
+
+        private void AddCellId(int id)
+        {
+            if (_cellCount == _cells.Length) _cells = Grown(_cells);
+            _cells[_cellCount++] = id;
+        }
+
+        private int NewDistinct(Value v, int textEntry)
+        {
+            if (_distinctCount == _distinct.Length)
+            {
+                var bigger = new Value[_distinct.Length * 2];
+                _distinct.AsSpan().CopyTo(bigger);
+                _distinct = bigger;
+                _distinctText = Grown(_distinctText);
+            }
+            _distinct[_distinctCount] = v;
+            _distinctText[_distinctCount] = textEntry;
+            return _distinctCount++;
+        }
+
+        private static int[] Grown(int[] a)
+        {
+            var b = new int[a.Length * 2];
+            a.AsSpan().CopyTo(b);
+            return b;
+        }
+
+        public LookupTable Build()
+        {
+            var distinct = new Value[_distinctCount];
+            var bytes = _texts.Bytes;
+            for (var i = 0; i < distinct.Length; i++)
+            {
+                var e = _distinctText[i];
+                distinct[i] = e < 0 ? _distinct[i] : Value.FromUtf8(bytes, _texts.KeyStart(e), _texts.KeyLength(e));
+            }
+            return new LookupTable(_keys, new IntIndex(_intKeys, _intRows, _intCount), _cells.AsSpan(0, _cellCount).ToArray(), distinct, _columns.Count);
         }
     }
 }
