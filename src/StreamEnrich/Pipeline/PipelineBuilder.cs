@@ -58,16 +58,10 @@ internal sealed class PipelineBuilder(StageRegistry registry, ILoggerFactory log
     public async Task<ProcessingPlan> BuildPlanAsync(LoadedPipeline pipeline, ITableSink sink, Func<Exception, ConfigError> sinkError,
         List<ConfigError> errors, CancellationToken ct, Func<RecordLayout, IRecordDecoder>? decoder = null)
     {
-        // The sink reads its table (a round trip to ClickHouse) while the stages build (a lookup stage loads its file).
-        Task prepare;
-        try
-        {
-            prepare = sink.PrepareAsync(ct);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            prepare = Task.FromException(ex);
-        }
+        // The sink reads its table (round trips to ClickHouse) on a thread of its own while the stages build (a lookup
+        // stage loads its file): the first request sets up the HTTP client, tens of milliseconds of work before its first
+        // await, and at start-up the thread pool's few threads are all busy building.
+        var prepare = Task.Factory.StartNew(() => sink.PrepareAsync(ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         var (layout, stages) = BuildStages(pipeline, errors);
         try
         {

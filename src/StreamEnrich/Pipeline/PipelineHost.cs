@@ -31,9 +31,11 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
             sink.Dispose();
             throw Failed(errors, pipeline.ErrorAt("source", $"the Kafka consumer cannot be created: {ex.Message}"));
         }
-        // The dead-letter producer (a librdkafka client of its own: tens of milliseconds to start) is made meanwhile too.
+        // The dead-letter producer (a librdkafka client of its own: tens of milliseconds to start) is made meanwhile too,
+        // on a thread of its own: it blocks, and at start-up the thread pool's few threads are busy building.
         var failedSink = o.OnError == OnError.DeadLetter && o.DeadLetter is not null
-            ? Task.Run<IDeadLetterSink?>(() => Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name)), ct)
+            ? Task.Factory.StartNew<IDeadLetterSink?>(() => Adapters.CreateDeadLetterSink(o.DeadLetter, o.Source, pipeline, loggers.CreateLogger("StreamEnrich.DeadLetter." + pipeline.Name)),
+                ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)
             : Task.FromResult<IDeadLetterSink?>(null);
         ProcessingPlan plan;
         IDeadLetterSink? failed;
