@@ -670,6 +670,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         {
             var offsets = added.Select((_, i) => !later[i] ? NativeConsumer.OffsetUnset
                 : committed![i] >= 0 ? committed[i] : NativeConsumer.OffsetEarliest).ToArray();
+            ResolveStartOffsets(added, later, offsets);
             _rebalances++;
             var generation = _tracker.Assign(added);
             _consumer.AddAssignment(added, offsets);
@@ -682,6 +683,49 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
             : _options.Partitions.Count > 0 ? TimeSpan.Zero
             : _options.PartitionDiscoveryInterval;
         _nextDiscoveryAt = interval == TimeSpan.Zero ? 0 : _time.GetTimestamp() + (long)(interval.TotalSeconds * _time.TimestampFrequency);
+    }
+
+    /// <summary>
+    /// Gives each partition of a first answer (<paramref name="later"/> false) its start offset before the assignment: the
+    /// committed one, else the first or next one as start_from says. Left to librdkafka, a partition without an offset is
+    /// resolved with a request on its leader's connection, and a broker answers a connection's requests in order: once one
+    /// partition has been read to its end, its next fetch waits up to fetch.wait.max.ms (500 ms by default) for new
+    /// messages, and the partitions still being resolved wait behind it. Resolved here, before any fetch, all of them
+    /// start at once. When the offsets cannot be read quickly, librdkafka resolves them as before.
+    /// </summary>
+    private void ResolveStartOffsets(List<PartitionKey> added, List<bool> later, long[] offsets)
+    {
+        const int TimeoutMs = 3_000;
+        var first = Enumerable.Range(0, added.Count).Where(i => !later[i]).ToList();
+        if (first.Count == 0) return;
+        var keys = first.Select(i => added[i]).ToList();
+        long[] committed;
+        try
+        {
+            // A partition answered with an error may have a committed offset: starting it at start_from could skip or repeat
+            // messages, so then librdkafka resolves them all, as it would have.
+            committed = _consumer.Committed(keys, TimeoutMs, out var partitionErrors);
+            if (partitionErrors > 0)
+            {
+                _logger.LogDebug("Pipeline {Pipeline}: committed offsets of {Count} partitions not read before the assignment; librdkafka resolves them", _pipeline, partitionErrors);
+                return;
+            }
+        }
+        catch (NativeKafkaException e)
+        {
+            _logger.LogDebug("Pipeline {Pipeline}: committed offsets not read before the assignment ({Reason}); librdkafka resolves them", _pipeline, e.Message);
+            return;
+        }
+        var unset = Enumerable.Range(0, keys.Count).Where(k => committed[k] < 0).ToList();
+        var reset = _consumer.ListOffsets([.. unset.Select(k => keys[k])], _options.StartFrom == "latest", TimeoutMs, out var error);
+        for (var k = 0; k < keys.Count; k++)
+            if (committed[k] >= 0) offsets[first[k]] = committed[k];
+        if (reset is null)
+        {
+            _logger.LogDebug("Pipeline {Pipeline}: {StartFrom} offsets not read before the assignment ({Reason}); librdkafka resolves them", _pipeline, _options.StartFrom, error.Reason);
+            return;
+        }
+        for (var u = 0; u < unset.Count; u++) offsets[first[unset[u]]] = reset[u];
     }
 
     private void PauseAll()

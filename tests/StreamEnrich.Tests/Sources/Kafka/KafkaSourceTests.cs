@@ -708,6 +708,42 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
     }
 
     [Fact]
+    public async Task Static_StartOffsets_CommittedWhereThereIsOneElseStartFrom_ResolvedBeforeLibrdkafkaFetches()
+    {
+        var topic = kafka.CreateTopic(3);
+        var group = KafkaFixture.UniqueName("g");
+        kafka.Produce(topic, 3, 30, Message); // 10 a partition
+        using (var committer = kafka.CreateConsumer(group))
+            committer.Commit([new TopicPartitionOffset(topic, 0, 4)]);
+
+        // start_from latest: partition 0 resumes at its commit, the others start at their end.
+        var options = Static(topic, group);
+        options.StartFrom = "latest";
+        options.Properties["debug"] = "topic"; // librdkafka logs each offset it has to resolve itself
+        var log = new KafkaTestLogger(Microsoft.Extensions.Logging.LogLevel.Debug);
+        var source = new KafkaSource(options, "p", log, TimeProvider.System);
+        source.AssignEarly();
+        await WaitUntil(() => log.Count("assigned 3 partitions (static") == 1, "the assignment");
+        var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
+        var drainer = Drainer.Start(buffer, source);
+        await Task.Delay(500);
+        kafka.Produce(topic, 3, 6, i => Message(100 + i)); // 2 more a partition, after the start
+        await WaitUntil(() => drainer.Records.Count >= 6 + 2, "partition 0 from offset 4, the others' new messages");
+        await Task.Delay(300);
+        await Stop(source, run, stop, drainer);
+
+        var byPartition = drainer.Records.GroupBy(r => r.Partition).ToDictionary(g => g.Key, g => g.Select(r => r.Offset).Order().ToList());
+        Assert.Equal(Enumerable.Range(4, 8).Select(o => (long)o), byPartition[0]);
+        Assert.Equal([10L, 11L], byPartition[1]);
+        Assert.Equal([10L, 11L], byPartition[2]);
+        // No partition went through librdkafka's own offset lookup, which queues behind a waiting fetch.
+        Assert.Equal(0, log.Count("offset reset"));
+        Assert.Equal(0, log.Count("offset query"));
+    }
+
+    [Fact]
     public async Task Static_PartitionList_ReadsOnlyThosePartitions()
     {
         var topic = kafka.CreateTopic(4);

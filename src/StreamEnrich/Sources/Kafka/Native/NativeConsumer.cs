@@ -291,18 +291,29 @@ internal sealed unsafe class NativeConsumer : IDisposable
         }
     }
 
-    /// <summary>The group's committed offsets of <paramref name="partitions"/> (<see cref="OffsetUnset"/> where none), asking the coordinator.</summary>
-    public long[] Committed(IReadOnlyList<PartitionKey> partitions, int timeoutMs)
+    /// <summary>The group's committed offsets of <paramref name="partitions"/> (<see cref="OffsetUnset"/> where none, and
+    /// where the coordinator answered for a partition with an error), asking the coordinator.</summary>
+    public long[] Committed(IReadOnlyList<PartitionKey> partitions, int timeoutMs) => Committed(partitions, timeoutMs, out _);
+
+    /// <inheritdoc cref="Committed(IReadOnlyList{PartitionKey}, int)"/>
+    /// <param name="partitionErrors">How many partitions were answered with an error (their entry is <see cref="OffsetUnset"/>
+    /// although they may have a committed offset).</param>
+    public long[] Committed(IReadOnlyList<PartitionKey> partitions, int timeoutMs, out int partitionErrors)
     {
         var result = new long[partitions.Count];
+        partitionErrors = 0;
         if (partitions.Count == 0) return result;
         using var lease = Enter();
         var list = ToList(partitions, null);
         try
         {
             Check(rd_kafka_committed(lease.Rk, list, timeoutMs), "read the committed offsets");
-            for (var i = 0; i < result.Length && i < list->Count; i++)
-                result[i] = list->Elems[i].Err == 0 ? list->Elems[i].Offset : OffsetUnset;
+            for (var i = 0; i < result.Length; i++)
+            {
+                var ok = i < list->Count && list->Elems[i].Err == 0;
+                if (!ok) partitionErrors++;
+                result[i] = ok ? list->Elems[i].Offset : OffsetUnset;
+            }
             return result;
         }
         finally
@@ -462,6 +473,40 @@ internal sealed unsafe class NativeConsumer : IDisposable
                 fixed (byte* t = TopicBytes(p.Topic))
                     rd_kafka_topic_partition_list_add(list, t, p.Partition)->Offset = -1; // -1: the latest offset
             return MakeError(lease.Rk, rd_kafka_offsets_for_times(lease.Rk, list, timeoutMs), null);
+        }
+        finally
+        {
+            rd_kafka_topic_partition_list_destroy(list);
+        }
+    }
+
+    /// <summary>
+    /// The partitions' first offsets (<paramref name="latest"/> false) or their next ones (true), asking their leaders
+    /// (ListOffsets, one request per leader; waits up to <paramref name="timeoutMs"/>). Null, with the reason in
+    /// <paramref name="error"/>, unless every partition answered.
+    /// </summary>
+    public long[]? ListOffsets(IReadOnlyList<PartitionKey> partitions, bool latest, int timeoutMs, out KafkaError error)
+    {
+        var result = new long[partitions.Count];
+        error = default;
+        if (partitions.Count == 0) return result;
+        using var lease = Enter();
+        // The protocol's special timestamps: -2 asks for the first offset, -1 for the next one.
+        var list = ToList(partitions, [.. partitions.Select(_ => latest ? -1L : -2L)]);
+        try
+        {
+            error = MakeError(lease.Rk, rd_kafka_offsets_for_times(lease.Rk, list, timeoutMs), null);
+            if (error.Code != ErrorCode.NoError) return null;
+            for (var i = 0; i < result.Length; i++)
+            {
+                if (i >= list->Count || list->Elems[i].Err != 0 || list->Elems[i].Offset < 0)
+                {
+                    error = i < list->Count ? MakeError(lease.Rk, list->Elems[i].Err, null) : new KafkaError(ErrorCode.Local_Fail, "no answer for a partition", false);
+                    return null;
+                }
+                result[i] = list->Elems[i].Offset;
+            }
+            return result;
         }
         finally
         {
