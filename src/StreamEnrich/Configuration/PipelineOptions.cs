@@ -188,6 +188,9 @@ public sealed class BatchOptions : IValidatableOptions
     [Option("After a batch was flushed full (max_rows or max_bytes), and for the first batch, flush the next one as soon as the consumer has read every partition to its end and it holds at least a tenth of max_rows or max_bytes, instead of waiting for max_wait: the end of a backlog or burst is inserted at once. At most one such early flush follows each full batch, so a trickle of messages still waits for max_wait.")]
     public bool FlushWhenCaughtUp { get; set; } = true;
 
+    [Option("When a batch is flushed before it is full (the end of a backlog, max_wait, shutdown) while inserts are idle, send it as up to sink.insert_concurrency inserts at once, each of at least 10,000 rows and a tenth of max_rows: ClickHouse writes them on several cores, so the last rows of a backlog are queryable sooner. Full batches are never split; the cost is a few more (smaller) parts for ClickHouse to merge.")]
+    public bool SplitWhenIdle { get; set; } = true;
+
     public void Validate(OptionsValidationContext context)
     {
         if (MaxRows < 1) context.Error(nameof(MaxRows), "max_rows must be at least 1.");

@@ -22,6 +22,12 @@ internal sealed class InsertBatch(List<RecordChunk> chunks, int records, long by
 /// batches never fill) still does, and a steady stream does not put a tiny part between its full ones. Both ends are bounded, so a slow sink holds the batcher, which holds the stages.
 /// Chunks are never split: a batch may exceed <c>max_rows</c> by less than one chunk.
 /// <para>
+/// A batch flushed before it is full (the end of a backlog, <c>max_wait</c>, the last one) is sent as several inserts at
+/// chunk boundaries when insert slots are idle and each part would hold at least <see cref="MinSplitRows"/> rows (and a
+/// tenth of <c>max_rows</c>): ClickHouse then writes them on several cores instead of one while the pipeline has nothing
+/// else to insert (<c>split_when_idle</c>). Full batches are never split, so a steady stream keeps its large parts.
+/// </para>
+/// <para>
 /// With a <c>merge</c> function (the sink's), each chunk's encoded rows are appended to one buffer for the batch as the
 /// chunk arrives and the chunk's own buffer is given back at once; a full batch is handed straight to the (bounded)
 /// insert block, so the memory held is the batches being inserted plus the one filling.
@@ -34,13 +40,19 @@ internal sealed class ChunkBatcher
     private readonly Func<EncodedRows?, EncodedRows, EncodedRows>? _merge;
     private readonly BatchOptions _options;
     private readonly TimeProvider _time;
+    private readonly Func<int>? _idleInsertSlots;
 
+    /// <summary>The fewest rows a part of a split batch holds.</summary>
+    public const int MinSplitRows = 10_000;
+
+    /// <param name="idleInsertSlots">How many inserts could start now (none given: batches are never split).</param>
     public ChunkBatcher(BatchOptions options, int inputCapacity, ITargetBlock<InsertBatch> output,
-        Func<EncodedRows?, EncodedRows, EncodedRows>? merge, TimeProvider time, CancellationToken ct)
+        Func<EncodedRows?, EncodedRows, EncodedRows>? merge, TimeProvider time, CancellationToken ct, Func<int>? idleInsertSlots = null)
     {
         _options = options;
         _time = time;
         _merge = merge;
+        _idleInsertSlots = idleInsertSlots;
         _input = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = inputCapacity, CancellationToken = ct });
         _output = output;
         Completion = RunAsync(ct);
@@ -60,6 +72,8 @@ internal sealed class ChunkBatcher
     private async Task RunAsync(CancellationToken ct)
     {
         var pending = new List<RecordChunk>();
+        // Per pending chunk, how many pieces the merged rows held after it (where the batch can be split).
+        var pieceEnds = new List<int>();
         var rows = 0;
         long bytes = 0;
         long firstAt = 0;
@@ -101,6 +115,7 @@ internal sealed class ChunkBatcher
                     if (pending.Count == 0) firstAt = _time.GetTimestamp();
                     pending.Add(chunk);
                     if (_merge != null && chunk.TakeEncoded() is { } encoded) merged = _merge(merged, encoded);
+                    pieceEnds.Add(merged?.Pieces ?? 0);
                     rows += chunk.Count;
                     bytes += chunk.PayloadBytes;
                     if (rows >= _options.MaxRows || bytes >= _options.MaxBytes || caughtUp) break;
@@ -114,15 +129,17 @@ internal sealed class ChunkBatcher
                 if (pending.Count > 0 && (full || early || _time.GetElapsedTime(firstAt) >= _options.MaxWait))
                 {
                     lastFlushFull = full;
-                    await FlushAsync(pending, rows, bytes, merged, ct).ConfigureAwait(false);
+                    if (full) await FlushAsync(pending, rows, bytes, merged, ct).ConfigureAwait(false);
+                    else await FlushPartialAsync(pending, pieceEnds, rows, bytes, merged, ct).ConfigureAwait(false);
                     pending = [];
+                    pieceEnds = [];
                     rows = 0;
                     bytes = 0;
                     merged = null;
                 }
             }
             await _input.Completion.ConfigureAwait(false); // an upstream fault must not look like a normal end
-            if (pending.Count > 0) await FlushAsync(pending, rows, bytes, merged, ct).ConfigureAwait(false);
+            if (pending.Count > 0) await FlushPartialAsync(pending, pieceEnds, rows, bytes, merged, ct).ConfigureAwait(false);
             _output.Complete();
         }
         catch (Exception ex)
@@ -132,6 +149,65 @@ internal sealed class ChunkBatcher
             throw;
         }
     }
+
+    /// <summary>Flushes a batch that is not full: as one insert, or split over the idle insert slots (see the class).</summary>
+    private async Task FlushPartialAsync(List<RecordChunk> chunks, List<int> pieceEnds, int rows, long bytes, EncodedRows? merged, CancellationToken ct)
+    {
+        var minRows = Math.Max(MinSplitRows, _options.MaxRows / 10);
+        var parts = _options.SplitWhenIdle && _idleInsertSlots is not null ? Math.Min(_idleInsertSlots(), rows / minRows) : 1;
+        if (parts > 1 && merged is not null && merged.Pieces < parts) parts = 1; // buffers that cannot be cut there
+        if (parts <= 1 || chunks.Count < parts)
+        {
+            await FlushAsync(chunks, rows, bytes, merged, ct).ConfigureAwait(false);
+            return;
+        }
+        // Consecutive runs of chunks of about rows / parts each.
+        var batches = new List<(List<RecordChunk> Chunks, int Rows, long Bytes, int PieceEnd)>(parts);
+        var current = new List<RecordChunk>();
+        int runRows = 0, seen = 0;
+        long runBytes = 0;
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var c = chunks[i];
+            current.Add(c);
+            runRows += c.Count;
+            runBytes += c.PayloadBytes;
+            seen += c.Count;
+            var last = i == chunks.Count - 1;
+            if (last || (batches.Count < parts - 1 && seen * (long)parts >= rows * (long)(batches.Count + 1)))
+            {
+                batches.Add((current, runRows, runBytes, pieceEnds[i]));
+                current = [];
+                runRows = 0;
+                runBytes = 0;
+            }
+        }
+        EncodedRows?[] split;
+        if (merged is null) split = new EncodedRows?[batches.Count];
+        else
+        {
+            Span<int> ends = stackalloc int[batches.Count];
+            for (var b = 0; b < batches.Count; b++) ends[b] = batches[b].PieceEnd;
+            split = merged.Split(ends);
+        }
+        for (var b = 0; b < batches.Count; b++)
+        {
+            try
+            {
+                await FlushAsync(batches[b].Chunks, batches[b].Rows, batches[b].Bytes, split[b], ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                for (var rest = b + 1; rest < split.Length; rest++) split[rest]?.Release();
+                throw;
+            }
+        }
+        Interlocked.Increment(ref _splitFlushes);
+    }
+
+    /// <summary>How many batches were split over idle insert slots.</summary>
+    public int SplitFlushes => Volatile.Read(ref _splitFlushes);
+    private int _splitFlushes;
 
     private async Task FlushAsync(List<RecordChunk> chunks, int rows, long bytes, EncodedRows? merged, CancellationToken ct)
     {

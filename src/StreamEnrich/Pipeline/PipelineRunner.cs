@@ -124,7 +124,8 @@ internal sealed partial class PipelineRunner
             CancellationToken = ct,
         });
         // Batches go straight into the bounded insert block: memory holds insert_concurrency batches plus the one filling.
-        var batcher = new ChunkBatcher(_settings.Batch, inputCapacity: 2, insert, _sink.Merge, _time, ct);
+        var batcher = new ChunkBatcher(_settings.Batch, inputCapacity: 2, insert, _sink.Merge, _time, ct,
+            idleInsertSlots: () => _settings.InsertConcurrency - insert.InputCount - Volatile.Read(ref _insertsInFlight));
         last.LinkTo(batcher.Target, new DataflowLinkOptions { PropagateCompletion = true });
 
         // Any part failing stops the whole graph; the first real cause is what RunAsync throws.
@@ -202,7 +203,23 @@ internal sealed partial class PipelineRunner
         chunk.Seal(encoded, _pool);
     }
 
+    /// <summary>Inserts running now (for the batcher's split of a partial batch over idle slots).</summary>
+    private int _insertsInFlight;
+
     private async Task InsertAsync(InsertBatch batch, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _insertsInFlight);
+        try
+        {
+            await InsertCoreAsync(batch, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _insertsInFlight);
+        }
+    }
+
+    private async Task InsertCoreAsync(InsertBatch batch, CancellationToken ct)
     {
         var parts = new List<EncodedRows>(batch.Merged is null ? batch.Chunks.Count : 1);
         if (batch.Merged is not null) parts.Add(batch.Merged);

@@ -71,4 +71,13 @@ internal abstract class EncodedRows
 
     /// <summary>Gives pooled buffers back; called once the batch was inserted (or abandoned).</summary>
     public virtual void Release() { }
+
+    /// <summary>How many pieces these rows can be split into, at the boundaries of the chunks merged into them (1: none).</summary>
+    public virtual int Pieces => 1;
+
+    /// <summary>
+    /// Splits the rows into consecutive runs of pieces, run <c>i</c> ending before piece <paramref name="ends"/>[i] (the last
+    /// end is <see cref="Pieces"/>); the buffers move to the results. Only when <see cref="Pieces"/> is above 1.
+    /// </summary>
+    public virtual EncodedRows[] Split(ReadOnlySpan<int> ends) => throw new NotSupportedException($"{GetType().Name} cannot be split");
 }

@@ -190,7 +190,7 @@ public class PipelineLoaderTests
         var (_, errors) = Load(Minimal + "batch:\n  flush_everything: 5\n");
         var e = Single(errors);
         Assert.Equal((10, 3), (e.Line, e.Column));
-        Assert.Equal("valid keys: max_rows, max_bytes, max_wait, flush_when_caught_up", e.Hint);
+        Assert.Equal("valid keys: max_rows, max_bytes, max_wait, flush_when_caught_up, split_when_idle", e.Hint);
     }
 
     [Fact]
@@ -209,7 +209,7 @@ public class PipelineLoaderTests
     [InlineData("batch:\n  max_rows: 1.5\n", 10, 13, "invalid value for batch.max_rows: expected an integer, got '1.5'", "Write a whole number, without a decimal point.")]
     [InlineData("batch:\n  max_rows: 99999999999\n", 10, 13, "invalid value for batch.max_rows: expected an integer between -2147483648 and 2147483647, got '99999999999'", null)]
     [InlineData("parallelism: [1]\n", 9, 14, "invalid value for parallelism: expected an integer, got a list", null)]
-    [InlineData("batch: 5\n", 9, 8, "invalid value for batch: expected a mapping of options, got '5'", "Write the options of batch indented under its key, one `key: value` per line (valid keys: max_rows, max_bytes, max_wait, flush_when_caught_up).")]
+    [InlineData("batch: 5\n", 9, 8, "invalid value for batch: expected a mapping of options, got '5'", "Write the options of batch indented under its key, one `key: value` per line (valid keys: max_rows, max_bytes, max_wait, flush_when_caught_up, split_when_idle).")]
     public void LoadText_WrongType_ReportsValuePositionAndExpectation(string extra, int line, int column, string message, string? hint)
     {
         var (_, errors) = Load(Minimal + extra);

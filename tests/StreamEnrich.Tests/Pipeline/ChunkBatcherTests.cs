@@ -15,10 +15,10 @@ public sealed class ChunkBatcherTests : IDisposable
 
     /// <summary>A batcher (input capacity 4) feeding an insert block with <paramref name="insertSlots"/> places (unbounded when null).</summary>
     private (ChunkBatcher Batcher, BufferBlock<InsertBatch> Output) Start(BatchOptions options, int? insertSlots = null,
-        Func<EncodedRows?, EncodedRows, EncodedRows>? merge = null)
+        Func<EncodedRows?, EncodedRows, EncodedRows>? merge = null, Func<int>? idleInsertSlots = null)
     {
         var output = new BufferBlock<InsertBatch>(new DataflowBlockOptions { BoundedCapacity = insertSlots ?? DataflowBlockOptions.Unbounded });
-        return (new ChunkBatcher(options, 4, output, merge, TimeProvider.System, _cts.Token), output);
+        return (new ChunkBatcher(options, 4, output, merge, TimeProvider.System, _cts.Token, idleInsertSlots), output);
     }
 
     private static RecordChunk Chunk(int records, long bytes = 100, bool caughtUp = false) =>
@@ -212,5 +212,130 @@ public sealed class ChunkBatcherTests : IDisposable
         await output.ReceiveAsync(TimeSpan.FromSeconds(5));
         await batcher.Target.SendAsync(CaughtUpChunk(2));
         Assert.Equal(2, (await AssertHeldUntilCompleted(batcher, output)).Records);
+    }
+
+    /// <summary>Encoded rows made of pieces (one per chunk merged in), splittable like the ClickHouse sink's.</summary>
+    private sealed class PieceRows : EncodedRows
+    {
+        public PieceRows(List<int> pieces)
+        {
+            PieceRowCounts = pieces;
+            Rows = pieces.Sum();
+        }
+
+        public List<int> PieceRowCounts { get; }
+        public bool Released;
+        public bool GivenUp;
+        public override void Release() => Released = true;
+        public override int Pieces => PieceRowCounts.Count;
+
+        public override EncodedRows[] Split(ReadOnlySpan<int> ends)
+        {
+            var parts = new EncodedRows[ends.Length];
+            var start = 0;
+            for (var i = 0; i < ends.Length; i++)
+            {
+                parts[i] = new PieceRows(PieceRowCounts.GetRange(start, ends[i] - start));
+                start = ends[i];
+            }
+            Assert.Equal(Pieces, start);
+            GivenUp = true;
+            return parts;
+        }
+
+        public static EncodedRows Merge(EncodedRows? batch, EncodedRows next)
+        {
+            var pieces = new List<int>(((PieceRows?)batch)?.PieceRowCounts ?? []);
+            pieces.AddRange(((PieceRows)next).PieceRowCounts);
+            return new PieceRows(pieces);
+        }
+    }
+
+    /// <summary>Sends <paramref name="count"/> sealed chunks of <paramref name="rows"/> rows; the last says "caught up" when asked.</summary>
+    private static async Task<List<RecordChunk>> SendChunks(ChunkBatcher batcher, int count, int rows, bool lastCaughtUp)
+    {
+        var chunks = new List<RecordChunk>();
+        for (var i = 0; i < count; i++)
+        {
+            var c = Chunk(rows, bytes: rows * 10L, caughtUp: lastCaughtUp && i == count - 1);
+            c.Seal(new PieceRows([rows]), pool: null);
+            chunks.Add(c);
+            await batcher.Target.SendAsync(c);
+        }
+        return chunks;
+    }
+
+    private static async Task<List<InsertBatch>> ReceiveBatches(BufferBlock<InsertBatch> output, int rows)
+    {
+        var batches = new List<InsertBatch>();
+        while (batches.Sum(b => b.Records) < rows) batches.Add(await output.ReceiveAsync(TimeSpan.FromSeconds(5)));
+        return batches;
+    }
+
+    [Fact]
+    public async Task Batcher_PartialBatchWithIdleInsertSlots_IsSplitInOrderAtChunkBoundaries()
+    {
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 100_000, MaxWait = TimeSpan.FromHours(1) },
+            merge: PieceRows.Merge, idleInsertSlots: () => 2);
+        var chunks = await SendChunks(batcher, count: 60, rows: 500, lastCaughtUp: true); // 30,000 rows, then caught up
+
+        var batches = await ReceiveBatches(output, 30_000);
+
+        Assert.Equal(2, batches.Count);
+        Assert.Equal([15_000, 15_000], batches.Select(b => b.Records));
+        Assert.Equal(chunks, batches.SelectMany(b => b.Chunks)); // every chunk once, in order
+        Assert.All(batches, b => Assert.Equal(b.Records, b.Merged!.Rows));
+        Assert.All(batches, b => Assert.Equal(b.Chunks.Sum(c => c.PayloadBytes), b.Bytes));
+        Assert.Equal([30, 30], batches.Select(b => b.Merged!.Pieces));
+        Assert.Equal(1, batcher.SplitFlushes);
+        batcher.Target.Complete();
+        await batcher.Completion;
+    }
+
+    [Fact]
+    public async Task Batcher_PartialBatch_IsSplitOverNoMoreSlotsThanIdleAndNoPartUnderTheMinimum()
+    {
+        // 3 idle slots, but 25,000 rows make only two parts of at least 10,000.
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 100_000, MaxWait = TimeSpan.FromHours(1) },
+            merge: PieceRows.Merge, idleInsertSlots: () => 3);
+        await SendChunks(batcher, count: 50, rows: 500, lastCaughtUp: true);
+        var batches = await ReceiveBatches(output, 25_000);
+        Assert.Equal(2, batches.Count);
+        Assert.All(batches, b => Assert.True(b.Records >= ChunkBatcher.MinSplitRows, $"{b.Records} rows"));
+
+        // 60,000 rows could make six parts; three slots are idle.
+        await SendChunks(batcher, count: 120, rows: 500, lastCaughtUp: false);
+        batcher.Target.Complete(); // the last flush is split too
+        var last = await ReceiveBatches(output, 60_000);
+        Assert.Equal([20_000, 20_000, 20_000], last.Select(b => b.Records));
+        await batcher.Completion;
+    }
+
+    [Theory]
+    [InlineData(1, true, 30_000, 100_000)]   // one idle slot
+    [InlineData(2, false, 30_000, 100_000)]  // split_when_idle off
+    [InlineData(2, true, 19_500, 100_000)]   // under two parts of 10,000
+    [InlineData(2, true, 30_000, 200_000)]   // under two parts of a tenth of max_rows
+    public async Task Batcher_PartialBatch_IsNotSplit(int idle, bool splitWhenIdle, int rows, int maxRows)
+    {
+        var (batcher, output) = Start(new BatchOptions { MaxRows = maxRows, MaxWait = TimeSpan.FromHours(1), SplitWhenIdle = splitWhenIdle },
+            merge: PieceRows.Merge, idleInsertSlots: () => idle);
+        await SendChunks(batcher, count: rows / 500, rows: 500, lastCaughtUp: true);
+        var batches = await ReceiveBatches(output, rows);
+        Assert.Single(batches);
+        Assert.Equal(0, batcher.SplitFlushes);
+        batcher.Target.Complete();
+        await batcher.Completion;
+    }
+
+    [Fact]
+    public async Task Batcher_FullBatch_IsNeverSplit()
+    {
+        var (batcher, output) = Start(new BatchOptions { MaxRows = 30_000, MaxWait = TimeSpan.FromHours(1) },
+            merge: PieceRows.Merge, idleInsertSlots: () => 4);
+        await SendChunks(batcher, count: 60, rows: 500, lastCaughtUp: false);
+        var batch = await output.ReceiveAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(30_000, batch.Records);
+        Assert.Equal(0, batcher.SplitFlushes);
     }
 }

@@ -150,6 +150,47 @@ public sealed class PipelineIntegrationTests(ClickHouseServerFixture clickhouse,
     }
 
     [Fact]
+    public async Task Run_BacklogEndingInAPartialBatch_IsSplitOverIdleInsertsAndEveryRowLandsOnceCommitted()
+    {
+        // 30,000 messages, batches of up to 100,000 rows: the backlog ends in one partial batch, flushed when the source
+        // has caught up. With two idle insert slots it goes as two inserts (two parts) of 15,000 rows.
+        const int n = 30_000;
+        var topic = kafka.CreateTopic(3, "split");
+        var table = await clickhouse.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
+        kafka.Produce(topic, 3, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
+        var group = KafkaFixture.UniqueName("g");
+        var yaml = $$"""
+            name: {{group}}
+            source:
+              brokers: {{kafka.BootstrapServers}}
+              topic: {{topic}}
+              group_id: {{group}}
+              assignment: static
+              commit_interval: 200ms
+            sink:
+              url: {{clickhouse.Url}}
+              table: {{table}}
+              columns: { kafka_partition: _partition, kafka_offset: _offset }
+              insert_concurrency: 2
+            batch:
+              max_rows: 100000
+              max_wait: 1h
+            on_error: fail
+            """;
+        await using var h = await PipelineHarness.StartAsync(yaml);
+        await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= n, $"{c} rows"); }, TimeSpan.FromSeconds(60), $"{n} rows", h.Run);
+        await PipelineHarness.WaitUntilAsync(() => Task.FromResult((kafka.Committed(topic, 3, group).SequenceEqual(kafka.EndOffsets(topic, 3)), "commit")),
+            TimeSpan.FromSeconds(30), "every offset committed", h.Run);
+        var metrics = h.Runner.Metrics.Take();
+        await h.StopAsync();
+
+        Assert.Equal(n, await DistinctOffsetsAsync(table));
+        Assert.Equal(n, await CountAsync(table));
+        Assert.Equal(2, metrics.InsertBatches);
+        Assert.Equal("2", (await clickhouse.QueryAsync($"SELECT count() FROM system.parts WHERE database = 'default' AND table = '{table}' AND level = 0")).Trim());
+    }
+
+    [Fact]
     public async Task Run_TwoPipelinesInOneProcess_BothTablesFilledAndBothGroupsCommitted()
     {
         var topicA = kafka.CreateTopic(2, "multi-a");

@@ -16,14 +16,15 @@ internal sealed class RowBinaryRows : Pipeline.EncodedRows
     private ClickHouseSink? _owner;
 
     internal RowBinaryRows(ClickHouseSink owner, RowBinaryWriter writer, int rows, int failedRows)
-        : this(owner, [writer], rows, failedRows, writer.Position)
+        : this(owner, [writer], [(rows, failedRows)], rows, failedRows, writer.Position)
     {
     }
 
-    private RowBinaryRows(ClickHouseSink owner, List<RowBinaryWriter> writers, int rows, int failedRows, long bytes)
+    private RowBinaryRows(ClickHouseSink owner, List<RowBinaryWriter> writers, List<(int Rows, int Failed)> counts, int rows, int failedRows, long bytes)
     {
         _owner = owner;
         Writers = writers;
+        _counts = counts;
         Rows = rows;
         FailedRows = failedRows;
         Bytes = bytes;
@@ -31,21 +32,55 @@ internal sealed class RowBinaryRows : Pipeline.EncodedRows
 
     /// <summary>The buffers, in row order; the insert body is their written bytes one after the other.</summary>
     public List<RowBinaryWriter> Writers { get; }
+    /// <summary>Rows and failed rows per buffer (to split).</summary>
+    private readonly List<(int Rows, int Failed)> _counts;
     public int FailedRows { get; }
 
     /// <summary>The written bytes of every buffer, in order (what an insert sends).</summary>
     public IEnumerable<ReadOnlyMemory<byte>> Segments => Writers.Select(w => w.WrittenMemory);
 
+    public override int Pieces => Writers.Count;
+
     /// <summary><paramref name="batch"/> (or nothing) followed by <paramref name="next"/>; both give up their buffers to the result.</summary>
     internal static RowBinaryRows Append(ClickHouseSink owner, RowBinaryRows? batch, RowBinaryRows next)
     {
         var writers = batch?.Writers ?? new List<RowBinaryWriter>(64);
+        var counts = batch?._counts ?? new List<(int, int)>(64);
         writers.AddRange(next.Writers);
-        var merged = new RowBinaryRows(owner, writers, (batch?.Rows ?? 0) + next.Rows, (batch?.FailedRows ?? 0) + next.FailedRows,
+        counts.AddRange(next._counts);
+        var merged = new RowBinaryRows(owner, writers, counts, (batch?.Rows ?? 0) + next.Rows, (batch?.FailedRows ?? 0) + next.FailedRows,
             (batch?.Bytes ?? 0) + next.Bytes);
         batch?.Abandon();
         next.Abandon();
         return merged;
+    }
+
+    /// <summary>Consecutive runs of the buffers (no bytes are copied); this object gives its buffers up to them.</summary>
+    public override Pipeline.EncodedRows[] Split(ReadOnlySpan<int> ends)
+    {
+        var owner = _owner ?? throw new InvalidOperationException("these rows were released or merged");
+        var parts = new Pipeline.EncodedRows[ends.Length];
+        var start = 0;
+        for (var i = 0; i < ends.Length; i++)
+        {
+            var end = ends[i];
+            if (end < start || end > Writers.Count || (i == ends.Length - 1 && end != Writers.Count))
+                throw new ArgumentOutOfRangeException(nameof(ends), $"piece ends must rise to {Writers.Count}");
+            var writers = Writers.GetRange(start, end - start);
+            var counts = _counts.GetRange(start, end - start);
+            int rows = 0, failed = 0;
+            long bytes = 0;
+            for (var k = 0; k < writers.Count; k++)
+            {
+                rows += counts[k].Rows;
+                failed += counts[k].Failed;
+                bytes += writers[k].Position;
+            }
+            parts[i] = new RowBinaryRows(owner, writers, counts, rows, failed, bytes);
+            start = end;
+        }
+        Abandon();
+        return parts;
     }
 
     public override void Release()
