@@ -564,7 +564,9 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     public void AssignEarly()
     {
         if (!_options.IsStatic || _earlyAssign is not null || Volatile.Read(ref _started) != 0) return;
-        _earlyAssign = Task.Run(FirstStaticAssignment);
+        // A thread of its own: the assignment waits for several broker round trips, and at start-up the thread pool's few
+        // threads are needed for building the pipeline.
+        _earlyAssign = Task.Factory.StartNew(FirstStaticAssignment, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     private Task? _earlyAssign;
