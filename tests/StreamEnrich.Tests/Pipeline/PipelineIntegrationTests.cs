@@ -115,14 +115,16 @@ public sealed class PipelineIntegrationTests(ClickHouseServerFixture clickhouse,
         Assert.Equal(kafka.EndOffsets(topic, 3), kafka.Committed(topic, 3, group));
     }
 
-    [Fact]
-    public async Task Run_StaticAssignmentBacklog_LastPartialBatchIsInsertedWithoutWaitingForMaxWait()
+    /// <summary>
+    /// A topic of <paramref name="partitions"/> partitions holding <paramref name="n"/> messages <c>{"id": i}</c>, a table for
+    /// them, and a pipeline that reads them with static assignment (max_wait an hour, on_error fail); each extra is one
+    /// more option line of its section.
+    /// </summary>
+    private async Task<(string Topic, string Table, string Group, string Yaml)> StaticBacklogAsync(int partitions, int n, string sourceExtra, string sinkExtra, string batchExtra)
     {
-        // 25 messages in full chunks of 5; batches of 10 rows; max_wait an hour. The last 5 rows can only arrive
-        // because the source says it has caught up (here an empty chunk, since the last chunk is full).
-        var topic = kafka.CreateTopic(1, "static");
+        var topic = kafka.CreateTopic(partitions, "static");
         var table = await clickhouse.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
-        kafka.Produce(topic, 1, 25, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
+        kafka.Produce(topic, partitions, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
         var group = KafkaFixture.UniqueName("g");
         var yaml = $$"""
             name: {{group}}
@@ -132,16 +134,26 @@ public sealed class PipelineIntegrationTests(ClickHouseServerFixture clickhouse,
               group_id: {{group}}
               assignment: static
               commit_interval: 200ms
-              chunk_size: 5
+              {{sourceExtra}}
             sink:
               url: {{clickhouse.Url}}
               table: {{table}}
               columns: { kafka_partition: _partition, kafka_offset: _offset }
+              {{sinkExtra}}
             batch:
-              max_rows: 10
               max_wait: 1h
+              {{batchExtra}}
             on_error: fail
             """;
+        return (topic, table, group, yaml);
+    }
+
+    [Fact]
+    public async Task Run_StaticAssignmentBacklog_LastPartialBatchIsInsertedWithoutWaitingForMaxWait()
+    {
+        // 25 messages in full chunks of 5; batches of 10 rows; max_wait an hour. The last 5 rows can only arrive
+        // because the source says it has caught up (here an empty chunk, since the last chunk is full).
+        var (topic, table, group, yaml) = await StaticBacklogAsync(1, 25, "chunk_size: 5", "", "max_rows: 10");
         await using var h = await PipelineHarness.StartAsync(yaml);
         await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= 25, $"{c} rows"); }, TimeSpan.FromSeconds(30), "25 rows", h.Run);
         await PipelineHarness.WaitUntilAsync(() => Task.FromResult((kafka.Committed(topic, 1, group)[0] == 25, "commit")), TimeSpan.FromSeconds(30), "offset 25 committed", h.Run);
@@ -155,28 +167,7 @@ public sealed class PipelineIntegrationTests(ClickHouseServerFixture clickhouse,
         // 30,000 messages, batches of up to 100,000 rows: the backlog ends in one partial batch, flushed when the source
         // has caught up. With two idle insert slots it goes as two inserts (two parts) of 15,000 rows.
         const int n = 30_000;
-        var topic = kafka.CreateTopic(3, "split");
-        var table = await clickhouse.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
-        kafka.Produce(topic, 3, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
-        var group = KafkaFixture.UniqueName("g");
-        var yaml = $$"""
-            name: {{group}}
-            source:
-              brokers: {{kafka.BootstrapServers}}
-              topic: {{topic}}
-              group_id: {{group}}
-              assignment: static
-              commit_interval: 200ms
-            sink:
-              url: {{clickhouse.Url}}
-              table: {{table}}
-              columns: { kafka_partition: _partition, kafka_offset: _offset }
-              insert_concurrency: 2
-            batch:
-              max_rows: 100000
-              max_wait: 1h
-            on_error: fail
-            """;
+        var (topic, table, group, yaml) = await StaticBacklogAsync(3, n, "", "insert_concurrency: 2", "max_rows: 100000");
         await using var h = await PipelineHarness.StartAsync(yaml);
         await PipelineHarness.WaitUntilAsync(async () => { var c = await CountAsync(table); return (c >= n, $"{c} rows"); }, TimeSpan.FromSeconds(60), $"{n} rows", h.Run);
         await PipelineHarness.WaitUntilAsync(() => Task.FromResult((kafka.Committed(topic, 3, group).SequenceEqual(kafka.EndOffsets(topic, 3)), "commit")),

@@ -313,9 +313,7 @@ internal sealed class LookupTable
             {
                 if (_intCount == _intKeys.Length)
                 {
-                    var keys = new long[_intKeys.Length * 2];
-                    _intKeys.AsSpan().CopyTo(keys);
-                    _intKeys = keys;
+                    _intKeys = Grown(_intKeys);
                     _intRows = Grown(_intRows);
                 }
                 _intKeys[_intCount] = l;
@@ -379,9 +377,7 @@ internal sealed class LookupTable
         {
             if (_distinctCount == _distinct.Length)
             {
-                var bigger = new Value[_distinct.Length * 2];
-                _distinct.AsSpan().CopyTo(bigger);
-                _distinct = bigger;
+                _distinct = Grown(_distinct);
                 _distinctText = Grown(_distinctText);
             }
             _distinct[_distinctCount] = v;
@@ -389,9 +385,10 @@ internal sealed class LookupTable
             return _distinctCount++;
         }
 
-        private static int[] Grown(int[] a)
+        /// <summary>A copy of <paramref name="a"/> twice as long (rare: the arrays double as they fill).</summary>
+        private static T[] Grown<T>(T[] a)
         {
-            var b = new int[a.Length * 2];
+            var b = new T[a.Length * 2];
             a.AsSpan().CopyTo(b);
             return b;
         }
