@@ -198,7 +198,8 @@ internal sealed class ChunkBatcher
             }
             catch
             {
-                for (var rest = b + 1; rest < split.Length; rest++) split[rest]?.Release();
+                // This part and the ones after it were not handed on: their buffers go back here.
+                for (var rest = b; rest < split.Length; rest++) split[rest]?.Release();
                 throw;
             }
         }
