@@ -672,7 +672,7 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
         {
             var offsets = added.Select((_, i) => !later[i] ? NativeConsumer.OffsetUnset
                 : committed![i] >= 0 ? committed[i] : NativeConsumer.OffsetEarliest).ToArray();
-            ResolveStartOffsets(added, later, offsets);
+            ResolveStartOffsets(added, offsets, [.. Enumerable.Range(0, added.Count).Where(i => !later[i])]);
             _rebalances++;
             var generation = _tracker.Assign(added);
             _consumer.AddAssignment(added, offsets);
@@ -688,19 +688,20 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
     }
 
     /// <summary>
-    /// Gives each partition of a first answer (<paramref name="later"/> false) its start offset before the assignment: the
-    /// committed one, else the first or next one as start_from says. Left to librdkafka, a partition without an offset is
-    /// resolved with a request on its leader's connection, and a broker answers a connection's requests in order: once one
+    /// Gives the partitions at <paramref name="first"/> (indexes into <paramref name="partitions"/> and
+    /// <paramref name="offsets"/>) their start offset before they are assigned: the committed one, else the first or next
+    /// one as start_from says. Left to librdkafka, a partition without a committed offset is looked up with a request on
+    /// its leader's connection, one partition at a time, and a broker answers a connection's requests in order: once one
     /// partition has been read to its end, its next fetch waits up to fetch.wait.max.ms (500 ms by default) for new
-    /// messages, and the partitions still being resolved wait behind it. Resolved here, before any fetch, all of them
-    /// start at once. When the offsets cannot be read quickly, librdkafka resolves them as before.
+    /// messages, and the lookups still to come wait behind it. Resolved here, before any fetch, all of them start at once.
+    /// When the offsets cannot be read quickly, or the coordinator answers a partition with an error, librdkafka
+    /// resolves them as before.
     /// </summary>
-    private void ResolveStartOffsets(List<PartitionKey> added, List<bool> later, long[] offsets)
+    private void ResolveStartOffsets(IReadOnlyList<PartitionKey> partitions, IList<long> offsets, List<int> first)
     {
         const int TimeoutMs = 3_000;
-        var first = Enumerable.Range(0, added.Count).Where(i => !later[i]).ToList();
         if (first.Count == 0) return;
-        var keys = first.Select(i => added[i]).ToList();
+        var keys = first.Select(i => partitions[i]).ToList();
         long[] committed;
         try
         {
@@ -836,6 +837,9 @@ internal sealed class KafkaSource : IDisposable, IConsumerEvents
                     _pipeline, string.Join(", ", resumed.Select(r => $"{r.p.Topic}[{r.p.Partition}]@{r.Offset}")));
             _carryOver.Clear(); // only valid for the assignment right after the revocation
         }
+        // The others start at their committed offset, else at start_from: read here, before they are assigned (see
+        // ResolveStartOffsets; the group's coordinator answers while the member waits in this callback).
+        ResolveStartOffsets(partitions, start, [.. Enumerable.Range(0, start.Count).Where(i => start[i] == NativeConsumer.OffsetUnset)]);
         _assignmentChanged = true;
         _logger.LogInformation("Pipeline {Pipeline}: assigned {Count} partitions (generation {Generation}): {Partitions}",
             _pipeline, partitions.Count, generation, Describe(partitions));

@@ -707,8 +707,10 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.Equal(Enumerable.Range(n, 40), drainer2.Records.Select(r => BitConverter.ToInt32(r.Key!)).Order());
     }
 
-    [Fact]
-    public async Task Static_StartOffsets_CommittedWhereThereIsOneElseStartFrom_ResolvedBeforeLibrdkafkaFetches()
+    [Theory]
+    [InlineData("static")]
+    [InlineData("group")]
+    public async Task StartOffsets_CommittedWhereThereIsOneElseStartFrom_ResolvedBeforeLibrdkafkaFetches(string assignment)
     {
         var topic = kafka.CreateTopic(3);
         var group = KafkaFixture.UniqueName("g");
@@ -717,17 +719,17 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
             committer.Commit([new TopicPartitionOffset(topic, 0, 4)]);
 
         // start_from latest: partition 0 resumes at its commit, the others start at their end.
-        var options = Static(topic, group);
+        var options = assignment == "static" ? Static(topic, group) : Options(topic, group);
         options.StartFrom = "latest";
-        options.Properties["debug"] = "topic"; // librdkafka logs each offset it has to resolve itself
+        options.Properties["debug"] = "topic"; // librdkafka logs each offset it has to look up itself
         var log = new KafkaTestLogger(Microsoft.Extensions.Logging.LogLevel.Debug);
         var source = new KafkaSource(options, "p", log, TimeProvider.System);
-        source.AssignEarly();
-        await WaitUntil(() => log.Count("assigned 3 partitions (static") == 1, "the assignment");
+        source.AssignEarly(); // static only
         var buffer = new BufferBlock<RecordChunk>(new DataflowBlockOptions { BoundedCapacity = 4 });
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(buffer, () => new Record(0), stop.Token);
         var drainer = Drainer.Start(buffer, source);
+        await WaitUntil(() => log.Count("assigned 3 partitions") == 1, "the assignment");
         await Task.Delay(500);
         kafka.Produce(topic, 3, 6, i => Message(100 + i)); // 2 more a partition, after the start
         await WaitUntil(() => drainer.Records.Count >= 6 + 2, "partition 0 from offset 4, the others' new messages");
