@@ -114,6 +114,11 @@ internal abstract class ValueEncoder
 
     internal static readonly Int128[] Pow10 = BuildPow10();
 
+    /// <summary>10^0 .. 10^18, for the paths that stay in long arithmetic (precompiled code; Int128 is left to the JIT).</summary>
+    internal static readonly long[] Pow10Long = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
+        10_000_000_000, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000,
+        10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000];
+
     private static Int128[] BuildPow10()
     {
         var p = new Int128[39];
@@ -132,6 +137,18 @@ internal abstract class ValueEncoder
     /// </summary>
     internal static bool TryShortDecimal(double f, out DecimalValue d)
     {
+        if (TryShortDecimal(f, out long unscaled, out var scale))
+        {
+            d = new DecimalValue(unscaled, scale);
+            return true;
+        }
+        d = default;
+        return false;
+    }
+
+    /// <inheritdoc cref="TryShortDecimal(double, out DecimalValue)"/>
+    internal static bool TryShortDecimal(double f, out long unscaled, out int scale)
+    {
         const double Limit = 4503599627370496d; // 2^52
         for (var s = 0; s < Pow10Double.Length; s++)
         {
@@ -140,11 +157,13 @@ internal abstract class ValueEncoder
             var r = Math.Round(scaled);
             if (r / Pow10Double[s] == f)
             {
-                d = new DecimalValue((long)r, s);
+                unscaled = (long)r;
+                scale = s;
                 return true;
             }
         }
-        d = default;
+        unscaled = 0;
+        scale = 0;
         return false;
     }
 
@@ -337,7 +356,43 @@ internal sealed class FloatEncoder(ClickHouseType type) : ValueEncoder(type)
 
 internal sealed class DecimalEncoder(ClickHouseType type) : ValueEncoder(type)
 {
-    public override string? Write(in Value v, RowBinaryWriter w)
+    public override string? Write(in Value v, RowBinaryWriter w) => TryWriteShort(v, w) ? null : WriteExact(v, w);
+
+    /// <summary>
+    /// Decimal32/64 from an integer or a double that fits exactly, in long arithmetic (this method is precompiled; the
+    /// Int128 of <see cref="WriteExact"/> leaves that one to the JIT, unoptimized for its first thousands of calls).
+    /// False, having written nothing, for anything else: <see cref="WriteExact"/> then decides, with the same result.
+    /// </summary>
+    private bool TryWriteShort(in Value v, RowBinaryWriter w)
+    {
+        if (Type.Size > 8 || Type.Precision > 18) return false;
+        long unscaled;
+        int scale;
+        switch (v.Kind)
+        {
+            case ValueKind.Int:
+                unscaled = v.AsInt;
+                scale = 0;
+                break;
+            case ValueKind.Float:
+                if (!double.IsFinite(v.AsFloat) || !TryShortDecimal(v.AsFloat, out unscaled, out scale)) return false;
+                break;
+            default:
+                return false;
+        }
+        if (scale > Type.Scale) return false; // digits would be lost: the exact path says so
+        var factor = Pow10Long[Type.Scale - scale];
+        var limit = Pow10Long[Type.Precision];
+        // |unscaled| * factor < limit, without overflowing: |unscaled| < limit / factor suffices and is exact for integers
+        if (unscaled >= limit / factor || unscaled <= -(limit / factor)) return false;
+        unscaled *= factor;
+        if (unscaled >= limit || unscaled <= -limit) return false;
+        if (Type.Size == 4) w.WriteInt32((int)unscaled);
+        else w.WriteInt64(unscaled);
+        return true;
+    }
+
+    internal string? WriteExact(in Value v, RowBinaryWriter w)
     {
         if (v.Kind is ValueKind.Null or ValueKind.Missing or ValueKind.Array or ValueKind.Map or ValueKind.Bytes or ValueKind.Bool
             or ValueKind.Timestamp or ValueKind.Date or ValueKind.Uuid)
@@ -490,8 +545,8 @@ internal sealed class DateTimeEncoder(ClickHouseType type, TimeZoneInfo zone) : 
 {
     private readonly bool _is64 = type.Kind == ClickHouseTypeKind.DateTime64;
     private readonly int _precision = type.Kind == ClickHouseTypeKind.DateTime64 ? type.Precision : 0;
-    private readonly long _ticksPerSecond = (long)ValueEncoder.Pow10[type.Kind == ClickHouseTypeKind.DateTime64 ? type.Precision : 0];
-    private readonly long _nanosPerTick = (long)ValueEncoder.Pow10[9 - (type.Kind == ClickHouseTypeKind.DateTime64 ? type.Precision : 0)];
+    private readonly long _ticksPerSecond = ValueEncoder.Pow10Long[type.Kind == ClickHouseTypeKind.DateTime64 ? type.Precision : 0];
+    private readonly long _nanosPerTick = ValueEncoder.Pow10Long[9 - (type.Kind == ClickHouseTypeKind.DateTime64 ? type.Precision : 0)];
 
     public override string? Write(in Value v, RowBinaryWriter w)
     {
@@ -511,8 +566,8 @@ internal sealed class DateTimeEncoder(ClickHouseType type, TimeZoneInfo zone) : 
                 return OutOfRange(v);
             case ValueKind.Float or ValueKind.Decimal:
             {
-                if (!TryGetDecimal(v, out var d, out var err)) return $"{Render(v)}: {err}";
-                if (!TicksFromSeconds(d, out ticks)) return OutOfRange(v);
+                var error = TicksFromNumber(v, out ticks);
+                if (error is not null) return error;
                 break;
             }
             case ValueKind.String:
@@ -542,6 +597,15 @@ internal sealed class DateTimeEncoder(ClickHouseType type, TimeZoneInfo zone) : 
             w.WriteUInt32((uint)ticks);
         }
         return null;
+    }
+
+    /// <summary>Seconds as a fractional number. A method of its own: its decimal (Int128) arithmetic is left to the JIT, and
+    /// <see cref="Write"/> stays precompiled.</summary>
+    private string? TicksFromNumber(in Value v, out long ticks)
+    {
+        ticks = 0;
+        if (!TryGetDecimal(v, out var d, out var err)) return $"{Render(v)}: {err}";
+        return TicksFromSeconds(d, out ticks) ? null : OutOfRange(v);
     }
 
     private bool TicksFromSeconds(DecimalValue d, out long ticks)

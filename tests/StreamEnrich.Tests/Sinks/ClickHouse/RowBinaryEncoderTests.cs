@@ -258,6 +258,42 @@ public sealed class RowBinaryEncoderTests
         Assert.Contains("out of range", Fail("DateTime", Value.FromInt(-1)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Decimal(9, 2)")]
+    [InlineData("Decimal(12, 2)")]
+    [InlineData("Decimal(18, 4)")]
+    [InlineData("Decimal(18, 0)")]
+    [InlineData("Decimal(18, 18)")]
+    [InlineData("Decimal(4, 2)")]
+    [InlineData("Decimal32(9)")]
+    public void Write_DecimalFromIntOrDouble_ShortPathWritesWhatTheExactPathWrites(string type)
+    {
+        // The long-arithmetic path for Decimal32/64 must agree with the Int128 one, bytes and errors, on every input.
+        var enc = (DecimalEncoder)ValueEncoder.Create(ClickHouseType.Parse(type));
+        var random = new Random(5);
+        var values = new List<Value>();
+        foreach (var d in new[] { 0.0, -0.0, 0.1, 19.99, -19.99, 1e-9, 123456789.12, 99.995, 1e15, -1e17, 9.999999999999999e17, 1e18, 1e300, 5e-324, double.NaN, double.PositiveInfinity })
+            values.Add(Value.FromFloat(d));
+        foreach (var l in new[] { 0L, 1, -1, 99, 100, 999_999_999, 1_000_000_000, long.MaxValue, long.MinValue, 99_999_999_999_999, 10_000_000_000_000_000 })
+            values.Add(Value.FromInt(l));
+        for (var i = 0; i < 20_000; i++)
+        {
+            var digits = random.Next(0, 7);
+            var magnitude = Math.Pow(10, random.Next(0, 19));
+            values.Add(Value.FromFloat(Math.Round((random.NextDouble() - 0.5) * magnitude, digits)));
+            values.Add(Value.FromInt(random.NextInt64(-(long)magnitude, (long)magnitude + 1)));
+        }
+        foreach (var v in values)
+        {
+            using var fast = new RowBinaryWriter(64);
+            using var exact = new RowBinaryWriter(64);
+            var fastError = enc.Write(v, fast);
+            var exactError = enc.WriteExact(v, exact);
+            Assert.True(fastError == exactError, $"{v}: '{fastError}' vs '{exactError}'");
+            Assert.True(fast.WrittenSpan.SequenceEqual(exact.WrittenSpan), $"{v}: bytes differ");
+        }
+    }
+
     [Fact]
     public void Write_DecimalDigitLoss_Fails()
     {
