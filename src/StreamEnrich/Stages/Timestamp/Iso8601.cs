@@ -83,9 +83,10 @@ internal static class Iso8601
                 if (i != s.Length) return false;
             }
         }
-        // Years 1678-2261 are within ±106,650 days of 1970, and a long holds ±106,751 days of nanoseconds: the day count
-        // cannot overflow, the time of day (with its offset) can only at the very ends. Plain long arithmetic, so the
-        // method is precompiled (Int128 would leave it to the JIT, unoptimized for the first thousands of calls).
+        // Years 1678-2261 are within ±106,650 days of 1970 and a long holds ±106,751 days of nanoseconds, so neither the
+        // day count nor a time of day with its offset (under two days) overflows; the check keeps that true should the year
+        // range ever widen. Plain long arithmetic, so the method is precompiled (Int128 would leave it to the JIT,
+        // unoptimized for the first thousands of calls).
         var dayNanos = days * NanosPerDay;
         if (timeOfDay > 0 ? dayNanos > long.MaxValue - timeOfDay : dayNanos < long.MinValue - timeOfDay) return false;
         nanos = dayNanos + timeOfDay;
