@@ -79,7 +79,7 @@ internal static class Program
             // runtime's abort with a core dump) and keep the stack trace for the report.
             Console.Error.WriteLine($"error: {ex.Message}");
             Console.Error.WriteLine($"This is an unexpected {ex.GetType().FullName}, most likely a bug in StreamEnrich; please report it with the trace below.");
-            Console.Error.WriteLine(ex.StackTrace);
+            Console.Error.WriteLine(ex); // type, message, inner exceptions and their traces
             return 1;
         }
     }

@@ -90,7 +90,8 @@ internal sealed class FetchWaker : IDisposable
             lastAt = Stopwatch.GetTimestamp();
             try
             {
-                var error = _consumer.QueryLatestOffsets(partitions, 1000);
+                // The answer is not used: asking wakes the leaders' broker threads (see ListOffsets).
+                _consumer.ListOffsets(partitions, latest: true, 1000, out var error);
                 Interlocked.Increment(ref _wakeups);
                 if (error.IsError)
                     _logger.LogDebug("Pipeline {Pipeline}: fetch wake-up request failed: {Reason} (fetching resumes within a second anyway)", _pipeline, error.Reason);

@@ -56,9 +56,8 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
         }
         _logger = context.Logger;
         _stamp = Stamp(_path);
-        var started = Stopwatch.GetTimestamp();
-        _table = LookupTable.Load(_path, _format, _keyColumn, _columns, _types);
-        _logger.LogInformation("lookup {Stage}: loaded {Rows} rows from {File} in {Ms:F0} ms", _stageName, _table.Count, _path, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        (_table, var ms) = LoadTable();
+        _logger.LogInformation("lookup {Stage}: loaded {Rows} rows from {File} in {Ms:F0} ms", _stageName, _table.Count, _path, ms);
         if (options.Reload)
             _timer = context.Time.CreateTimer(static s => ((LookupStage)s!).ReloadIfChanged(), this, options.ReloadInterval, options.ReloadInterval);
     }
@@ -119,6 +118,14 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
     /// Loads the file again when its modification time or size changed. Returns true when a new table was swapped in.
     /// A failed load keeps the current table and logs the error; the same file state is not retried until it changes again.
     /// </summary>
+    /// <summary>Loads the file as configured; with how long it took, for the log (a slow start or reload points at a large file).</summary>
+    private (LookupTable Table, double Ms) LoadTable()
+    {
+        var started = Stopwatch.GetTimestamp();
+        var table = LookupTable.Load(_path, _format, _keyColumn, _columns, _types);
+        return (table, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
     internal bool ReloadIfChanged()
     {
         if (Interlocked.Exchange(ref _reloading, 1) == 1) return false;
@@ -129,10 +136,9 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
             _stamp = stamp;
             try
             {
-                var started = Stopwatch.GetTimestamp();
-                var table = LookupTable.Load(_path, _format, _keyColumn, _columns, _types);
+                var (table, ms) = LoadTable();
                 Volatile.Write(ref _table, table);
-                _logger.LogInformation("lookup {Stage}: reloaded {Rows} rows from {File} in {Ms:F0} ms", _stageName, table.Count, _path, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                _logger.LogInformation("lookup {Stage}: reloaded {Rows} rows from {File} in {Ms:F0} ms", _stageName, table.Count, _path, ms);
                 return true;
             }
             catch (LookupLoadException e)

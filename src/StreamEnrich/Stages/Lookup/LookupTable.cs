@@ -307,14 +307,14 @@ internal sealed class LookupTable
             var row = _keys.Count;
             if (!_keys.TryAdd(utf8, row, out var first, out _))
                 throw new LookupLoadException(_path, line, $"duplicate key '{key}' (first at line {_lines[first]})");
-            if (row == _lines.Length) _lines = Grown(_lines);
+            if (row == _lines.Length) Array.Resize(ref _lines, row * 2);
             _lines[row] = line;
             if (TryParseCanonicalInteger(utf8, out var l))
             {
                 if (_intCount == _intKeys.Length)
                 {
-                    _intKeys = Grown(_intKeys);
-                    _intRows = Grown(_intRows);
+                    Array.Resize(ref _intKeys, _intCount * 2);
+                    Array.Resize(ref _intRows, _intCount * 2);
                 }
                 _intKeys[_intCount] = l;
                 _intRows[_intCount++] = row;
@@ -369,7 +369,7 @@ internal sealed class LookupTable
 
         private void AddCellId(int id)
         {
-            if (_cellCount == _cells.Length) _cells = Grown(_cells);
+            if (_cellCount == _cells.Length) Array.Resize(ref _cells, _cellCount * 2);
             _cells[_cellCount++] = id;
         }
 
@@ -377,20 +377,12 @@ internal sealed class LookupTable
         {
             if (_distinctCount == _distinct.Length)
             {
-                _distinct = Grown(_distinct);
-                _distinctText = Grown(_distinctText);
+                Array.Resize(ref _distinct, _distinctCount * 2);
+                Array.Resize(ref _distinctText, _distinctCount * 2);
             }
             _distinct[_distinctCount] = v;
             _distinctText[_distinctCount] = textEntry;
             return _distinctCount++;
-        }
-
-        /// <summary>A copy of <paramref name="a"/> twice as long (rare: the arrays double as they fill).</summary>
-        private static T[] Grown<T>(T[] a)
-        {
-            var b = new T[a.Length * 2];
-            a.AsSpan().CopyTo(b);
-            return b;
         }
 
         public LookupTable Build()

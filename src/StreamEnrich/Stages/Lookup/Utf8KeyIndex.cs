@@ -23,7 +23,6 @@ internal sealed class Utf8KeyIndex
     private int _bytesUsed;
     private int[] _starts;
     private int[] _lengths;
-    private int[] _hashes;
     private int[] _values;
     /// <summary>Per slot, the key's hash (high half) and its entry index + 1 (low half); 0 is empty. Probing compares
     /// hashes here and reads a key's bytes only when they match.</summary>
@@ -36,7 +35,6 @@ internal sealed class Utf8KeyIndex
         _bytes = new byte[capacity * 8];
         _starts = new int[capacity];
         _lengths = new int[capacity];
-        _hashes = new int[capacity];
         _values = new int[capacity];
         _slots = new ulong[(int)BitOperations.RoundUpToPowerOf2((uint)capacity * 2)];
         _mask = _slots.Length - 1;
@@ -84,15 +82,12 @@ internal sealed class Utf8KeyIndex
         if (Count == _starts.Length) GrowEntries();
         if (_bytesUsed + key.Length > _bytes.Length)
         {
-            var bigger = new byte[Math.Max(_bytes.Length * 2, _bytesUsed + key.Length)];
-            _bytes.AsSpan(0, _bytesUsed).CopyTo(bigger);
-            _bytes = bigger;
+            Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _bytesUsed + key.Length));
         }
         key.CopyTo(_bytes.AsSpan(_bytesUsed));
         entry = Count++;
         _starts[entry] = _bytesUsed;
         _lengths[entry] = key.Length;
-        _hashes[entry] = hash;
         _values[entry] = value;
         _bytesUsed += key.Length;
         var slot = hash & _mask;
@@ -140,15 +135,18 @@ internal sealed class Utf8KeyIndex
 
     private static ulong SlotOf(int hash, int entry) => ((ulong)(uint)hash << 32) | (uint)(entry + 1);
 
+    /// <summary>Moves every key to a slot array of <paramref name="size"/>; each slot carries its key's hash, so nothing
+    /// is hashed again.</summary>
     private void Rehash(int size)
     {
         var slots = new ulong[size];
         var mask = size - 1;
-        for (var e = 0; e < Count; e++)
+        foreach (var s in _slots)
         {
-            var slot = _hashes[e] & mask;
+            if (s == 0) continue;
+            var slot = (int)(s >> 32) & mask;
             while (slots[slot] != 0) slot = (slot + 1) & mask;
-            slots[slot] = SlotOf(_hashes[e], e);
+            slots[slot] = s;
         }
         _slots = slots;
         _mask = mask;
@@ -157,17 +155,9 @@ internal sealed class Utf8KeyIndex
     private void GrowEntries()
     {
         var size = _starts.Length * 2;
-        _starts = Grown(_starts, size);
-        _lengths = Grown(_lengths, size);
-        _hashes = Grown(_hashes, size);
-        _values = Grown(_values, size);
-    }
-
-    private static int[] Grown(int[] a, int size)
-    {
-        var b = new int[size];
-        a.AsSpan().CopyTo(b);
-        return b;
+        Array.Resize(ref _starts, size);
+        Array.Resize(ref _lengths, size);
+        Array.Resize(ref _values, size);
     }
 
     /// <summary>A 64-bit multiply-xorshift hash over 8-byte words, seeded; the slot is taken from its mixed bits.</summary>

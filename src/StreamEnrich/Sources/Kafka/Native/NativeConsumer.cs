@@ -459,31 +459,10 @@ internal sealed unsafe class NativeConsumer : IDisposable
     }
 
     /// <summary>
-    /// Asks the partitions' leaders for their latest offsets (ListOffsets, one request per leader; waits up to
-    /// <paramref name="timeoutMs"/>). The answer is not used: the request wakes each leader's broker thread in
-    /// librdkafka, which then re-checks whether its partitions may be fetched again (<see cref="FetchWaker"/>).
-    /// </summary>
-    public KafkaError QueryLatestOffsets(IReadOnlyList<PartitionKey> partitions, int timeoutMs)
-    {
-        using var lease = Enter();
-        var list = rd_kafka_topic_partition_list_new(partitions.Count);
-        try
-        {
-            foreach (var p in partitions)
-                fixed (byte* t = TopicBytes(p.Topic))
-                    rd_kafka_topic_partition_list_add(list, t, p.Partition)->Offset = -1; // -1: the latest offset
-            return MakeError(lease.Rk, rd_kafka_offsets_for_times(lease.Rk, list, timeoutMs), null);
-        }
-        finally
-        {
-            rd_kafka_topic_partition_list_destroy(list);
-        }
-    }
-
-    /// <summary>
     /// The partitions' first offsets (<paramref name="latest"/> false) or their next ones (true), asking their leaders
     /// (ListOffsets, one request per leader; waits up to <paramref name="timeoutMs"/>). Null, with the reason in
-    /// <paramref name="error"/>, unless every partition answered.
+    /// <paramref name="error"/>, unless every partition answered. The request also wakes each leader's broker thread in
+    /// librdkafka, which then re-checks whether its partitions may be fetched again (<see cref="FetchWaker"/>).
     /// </summary>
     public long[]? ListOffsets(IReadOnlyList<PartitionKey> partitions, bool latest, int timeoutMs, out KafkaError error)
     {
