@@ -87,23 +87,14 @@ internal static class Program
     private static CommandLine Parse(string[] args, string command, params string[] flags) =>
         new(command, args.Skip(1), new HashSet<string>(flags, StringComparer.Ordinal));
 
-    public static ILoggerFactory CreateLoggers(string? level) => LoggerFactory.Create(b =>
+    public static ILoggerFactory CreateLoggers(string? level) => new ConsoleLoggerFactory(level?.ToLowerInvariant() switch
     {
-        b.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
-        b.SetMinimumLevel(level?.ToLowerInvariant() switch
-        {
-            null or "info" or "information" => LogLevel.Information,
-            "debug" => LogLevel.Debug,
-            "trace" => LogLevel.Trace,
-            "warn" or "warning" => LogLevel.Warning,
-            "error" => LogLevel.Error,
-            _ => throw new UsageException($"--log-level must be trace, debug, info, warning or error, got '{level}'"),
-        });
+        null or "info" or "information" => LogLevel.Information,
+        "debug" => LogLevel.Debug,
+        "trace" => LogLevel.Trace,
+        "warn" or "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        _ => throw new UsageException($"--log-level must be trace, debug, info, warning or error, got '{level}'"),
     });
 }
 

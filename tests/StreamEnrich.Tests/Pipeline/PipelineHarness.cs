@@ -23,7 +23,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     public string Directory { get; }
     public Task Run { get; private set; } = Task.CompletedTask;
 
-    public static ILoggerFactory Loggers { get; } = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true));
+    public static ILoggerFactory Loggers { get; } = new StreamEnrich.Cli.ConsoleLoggerFactory(LogLevel.Warning);
 
     /// <summary>Writes the YAML to a temp folder (plus extra files), loads and builds it; throws with the config errors if any.</summary>
     public static async Task<PipelineHarness> BuildAsync(string yaml, IReadOnlyDictionary<string, string>? files = null)
