@@ -871,7 +871,7 @@ public sealed class KafkaSourceTests(KafkaFixture kafka)
         Assert.Equal("false", c["enable.auto.offset.store"]);
         Assert.Equal("1048576", c["max.partition.fetch.bytes"]);
         Assert.Equal("1000000", c["queued.min.messages"]);
-        Assert.Equal("32768", c["queued.max.messages.kbytes"]);
+        Assert.Equal("8192", c["queued.max.messages.kbytes"]);
     }
 
     [Fact]
