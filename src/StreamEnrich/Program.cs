@@ -26,6 +26,7 @@ internal static class Program
               [--assignment group|static|both]       source.assignment of the runs (default both: group, then static)
               [--skip-baseline] [--keep]             no kcat baseline; keep the work directory with every process's log
               [--baseline-runs 3] [--runs 1]         baseline / StreamEnrich runs each; ratios use the fastest
+              [--warmup-rounds 1]                    unmeasured rounds first (cold ClickHouse and page cache)
               [--variant NAME=VALUE,...]             also run with these environment variables, alternating (A/B);
                                                      STREAMENRICH_BENCH_BUILD=<other streamenrich.dll> runs that build
               [--kcat-config NAME=VALUE,...]         librdkafka properties for the baseline's kcat (-X), e.g.

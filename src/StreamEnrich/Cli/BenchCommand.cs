@@ -49,12 +49,16 @@ internal static class BenchCommand
         // repetition, a run with those environment variables set (runtime knobs, ${ENV} in the pipeline), so an A/B
         // comparison alternates within one invocation instead of across noisy ones.
         var runs = (int)cmd.LongOption("runs", 1);
+        // Unmeasured rounds first (each run of a round, the baseline too): the bench's ClickHouse server and the page
+        // cache start cold, and the first round measured ClickHouse at up to twice its later CPU for the same inserts.
+        var warmupRounds = (int)cmd.LongOption("warmup-rounds", 1);
         var variant = ParseVariant(cmd.Option("variant"));
         // --kcat-config K=V[,K=V]: librdkafka properties for the baseline's kcat (-X K=V), e.g. a larger
         // queued.min.messages so kcat's prefetch does not stall; the default baseline runs kcat as it comes.
         var kcatConfig = KcatOptions(cmd.Option("kcat-config"));
         cmd.EnsureAllUsed();
         if (runs is < 1 or > 20) throw new UsageException($"--runs must be between 1 and 20, got {runs}");
+        if (warmupRounds is < 0 or > 5) throw new UsageException($"--warmup-rounds must be between 0 and 5, got {warmupRounds}");
         if (assignment is not ("group" or "static" or "both")) throw new UsageException($"--assignment must be group, static or both, got '{assignment}'");
         string[] modes = assignment == "both" ? ["group", "static"] : [assignment];
         if (format is not ("json" or "avro" or "both")) throw new UsageException($"--format must be json, avro or both, got '{format}'");
@@ -138,26 +142,34 @@ internal static class BenchCommand
             Result? baseline = null;
             var baselineRounds = new List<Result>();
             var rounds = Math.Max(runs, skipBaseline ? 0 : baselineRuns);
-            for (var round = 0; round < rounds; round++)
+            // Rounds below 0 are the warm-up: run as the others, printed, left out of the results.
+            for (var round = -warmupRounds; round < rounds; round++)
             {
+                var warmup = round < 0;
+                var warmupTimes = new List<string>();
                 if (!skipBaseline && round < baselineRuns && baseline is not { ExitCode: not 0 })
                 {
                     // The last StreamEnrich run's table would keep ClickHouse busy merging its parts during the baseline.
                     await ch.ExecuteAsync("DROP TABLE IF EXISTS web_events").ConfigureAwait(false);
                     var b = await RunBaselineAsync(ch, clickhouse.TcpPort, brokers, messages, kcatConfig, meter, signals.Abort).ConfigureAwait(false) with { Round = round };
-                    baselineRounds.Add(b);
-                    if (baseline is null || b.Seconds < baseline.Seconds || b.ExitCode != 0) baseline = b;
+                    if (!warmup) baselineRounds.Add(b);
+                    else warmupTimes.Add($"baseline {b.Seconds:F2} s");
+                    if (b.ExitCode != 0 || (!warmup && (baseline is null || b.Seconds < baseline.Seconds))) baseline = b;
                     await ch.ExecuteAsync("DROP TABLE IF EXISTS bench_raw").ConfigureAwait(false);
                 }
-                if (round >= runs) continue;
-                foreach (var (extra, label) in Variants(variant))
-                    foreach (var run in formatRuns)
-                        foreach (var mode in modes)
-                        {
-                            var r = await MeasureAsync($"streamenrich {run.Format}, {mode}{label} {run.Stages}", run.Format, mode, label, run.Pipeline, run.Produced, messages, partitions, sql, ch, Merge(env, extra), dir, $"streamenrich-{run.Format.ToLowerInvariant()}-{mode}{LogSuffix(label)}.log", pollInterval, logLevel, children, meter, signals.Abort).ConfigureAwait(false);
-                            results.Add(r with { Round = round });
-                            exit |= r.ExitCode;
-                        }
+                if (round < runs)
+                {
+                    foreach (var (extra, label) in Variants(variant))
+                        foreach (var run in formatRuns)
+                            foreach (var mode in modes)
+                            {
+                                var r = await MeasureAsync($"streamenrich {run.Format}, {mode}{label} {run.Stages}", run.Format, mode, label, run.Pipeline, run.Produced, messages, partitions, sql, ch, Merge(env, extra), dir, $"streamenrich-{run.Format.ToLowerInvariant()}-{mode}{LogSuffix(label)}.log", pollInterval, logLevel, children, meter, signals.Abort).ConfigureAwait(false);
+                                exit |= r.ExitCode;
+                                if (!warmup) results.Add(r with { Round = round });
+                                else warmupTimes.Add($"{run.Format} {mode}{label} {r.Seconds:F2} s");
+                            }
+                }
+                if (warmup) Console.WriteLine($"bench: warm-up round (not counted): {string.Join(", ", warmupTimes)}");
             }
             if (registry is not null) Console.WriteLine($"bench: the embedded schema registry answered {registry.Requests} request(s)");
             var baselineTimes = baselineRounds.Select(b => b.Seconds).ToList();
