@@ -397,47 +397,42 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// Waits until this process has stopped compiling (no method JIT-compiled for 300 ms, at most 5 s). Producing the
-    /// backlog leaves many methods due for their optimised re-compilation; done on a background thread while the
-    /// measured process runs, it took about 5% of the machine's CPU from it (perf).
+    /// Waits until this process has stopped compiling (no method JIT-compiled for 300 ms; at most 5 s, or 10 s while
+    /// <paramref name="keepBusy"/> runs). Producing the backlog leaves many methods due for their optimised re-compilation;
+    /// done on a background thread while the measured process runs, it took about 5% of the machine's CPU from it (perf).
+    /// With <paramref name="keepBusy"/>, that work runs every few milliseconds meanwhile, at least <paramref name="minRounds"/>
+    /// times, so that what it calls has been re-compiled too (the runtime does that after 30 calls).
     /// </summary>
-    private static async Task JitQuietAsync(CancellationToken abort)
+    private static async Task JitQuietAsync(CancellationToken abort, Func<Task>? keepBusy = null, int minRounds = 0)
     {
-        var deadline = Stopwatch.GetTimestamp() + 5 * Stopwatch.Frequency;
+        var deadline = Stopwatch.GetTimestamp() + (keepBusy is null ? 5 : 10) * Stopwatch.Frequency;
         var count = System.Runtime.JitInfo.GetCompiledMethodCount();
         var quietSince = Stopwatch.GetTimestamp();
-        while (Stopwatch.GetTimestamp() < deadline)
+        for (var round = 0; Stopwatch.GetTimestamp() < deadline; round++)
         {
-            await Task.Delay(50, abort).ConfigureAwait(false);
+            if (keepBusy is not null) await keepBusy().ConfigureAwait(false);
+            await Task.Delay(keepBusy is null ? 50 : 5, abort).ConfigureAwait(false);
             var now = System.Runtime.JitInfo.GetCompiledMethodCount();
             if (now != count) { count = now; quietSince = Stopwatch.GetTimestamp(); }
-            else if (Stopwatch.GetElapsedTime(quietSince) >= TimeSpan.FromMilliseconds(300)) return;
+            else if (round >= minRounds && Stopwatch.GetElapsedTime(quietSince) >= TimeSpan.FromMilliseconds(300)) return;
         }
     }
 
     /// <summary>
     /// Runs what the measuring loop runs (row count, offsets, RSS and CPU readings) until this process compiles nothing
-    /// more for 300 ms: at least 60 rounds, so the runtime has also re-compiled the hot ones optimised (after 30 calls).
-    /// With 3 rounds only, that re-compilation ran during the measured run: ~70 ms of CPU on a 0.6 s run at 100k (perf),
-    /// taken from StreamEnrich but not from the baseline, which the bench only waits for.
+    /// more. With 3 rounds only, the runtime's re-compilation of that code ran during the measured run: ~70 ms of CPU on
+    /// a 0.6 s run at 100k (perf), taken from StreamEnrich but not from the baseline, which the bench only waits for.
     /// </summary>
-    private static async Task WarmUpPollingAsync(ClickHouseQueries ch, CpuMeter meter, CancellationToken abort)
+    private static Task WarmUpPollingAsync(ClickHouseQueries ch, CpuMeter meter, CancellationToken abort)
     {
         var self = meter.With("bench", Environment.ProcessId);
-        var deadline = Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency;
-        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var quietSince = Stopwatch.GetTimestamp();
-        for (var round = 0; Stopwatch.GetTimestamp() < deadline; round++)
+        return JitQuietAsync(abort, async () =>
         {
             _ = await CountRowsAsync(ch).ConfigureAwait(false);
             _ = await ch.QueryAsync(OffsetsQuery).ConfigureAwait(false);
             _ = ReadRss(Environment.ProcessId);
             _ = string.Join("/", self.Read().Select(v => v.ToString("F0", CultureInfo.InvariantCulture)));
-            await Task.Delay(5, abort).ConfigureAwait(false);
-            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (now != compiled) { compiled = now; quietSince = Stopwatch.GetTimestamp(); }
-            else if (round >= 60 && Stopwatch.GetElapsedTime(quietSince) >= TimeSpan.FromMilliseconds(300)) return;
-        }
+        }, minRounds: 60);
     }
 
     private static async Task<long> CountRowsAsync(ClickHouseQueries ch) =>

@@ -114,10 +114,6 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
         }
     }
 
-    /// <summary>
-    /// Loads the file again when its modification time or size changed. Returns true when a new table was swapped in.
-    /// A failed load keeps the current table and logs the error; the same file state is not retried until it changes again.
-    /// </summary>
     /// <summary>Loads the file as configured; with how long it took, for the log (a slow start or reload points at a large file).</summary>
     private (LookupTable Table, double Ms) LoadTable()
     {
@@ -126,6 +122,10 @@ internal sealed class LookupStage : IRecordStage, IOutputSchemaStage, IDisposabl
         return (table, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
+    /// <summary>
+    /// Loads the file again when its modification time or size changed. Returns true when a new table was swapped in.
+    /// A failed load keeps the current table and logs the error; the same file state is not retried until it changes again.
+    /// </summary>
     internal bool ReloadIfChanged()
     {
         if (Interlocked.Exchange(ref _reloading, 1) == 1) return false;
