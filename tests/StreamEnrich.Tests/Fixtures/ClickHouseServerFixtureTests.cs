@@ -45,6 +45,37 @@ public sealed class ClickHouseServerFixtureTests(ClickHouseServerFixture server)
         await server.StopAsync();
     }
 
+    [Fact]
+    public async Task StartAsync_AnotherServerAnswersPingOnItsPort_PicksNewPortsAndStarts()
+    {
+        using var server = new StreamEnrich.Sinks.ClickHouse.LocalClickHouseServer();
+        var taken = server.HttpPort;
+        // Another HTTP server on the port (another test's ClickHouse in the CI failure this guards against): it answers
+        // every request, /ping included, with 200 "Ok.", and would go away with its test.
+        using var impostor = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, taken);
+        impostor.Start();
+        using var stop = new CancellationTokenSource();
+        var answering = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var c = await impostor.AcceptTcpClientAsync(stop.Token);
+                var s = c.GetStream();
+                _ = await s.ReadAsync(new byte[4096], stop.Token); // the request (its content does not matter)
+                await s.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nOk.\n"u8.ToArray(), stop.Token);
+            }
+        });
+
+        await server.StartAsync();
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answering);
+
+        Assert.NotEqual(taken, server.HttpPort);
+        Assert.Equal(server.InstanceId + "\n", await ClickHouseHttp.QueryAsync(server.Url,
+            "SELECT substitution FROM system.macros WHERE macro = 'streamenrich_instance'"));
+        await server.StopAsync();
+    }
+
     private sealed class AsyncDisposer(ClickHouseServerFixture fixture) : IAsyncDisposable
     {
         public ClickHouseServerFixture Fixture => fixture;

@@ -53,6 +53,12 @@ internal enum TestKeyFormat
 internal sealed class LocalClickHouseServer : IDisposable
 {
     private static readonly string[] KnownLocations = ["/usr/bin/clickhouse-server", "/usr/sbin/clickhouse-server", "/usr/local/bin/clickhouse-server"];
+
+    /// <summary>The name of the macro that carries <see cref="InstanceId"/> in the server's config.</summary>
+    internal const string InstanceMacro = "streamenrich_instance";
+
+    /// <summary>Ports handed to the servers of this process that are not disposed yet (see <see cref="FreePort"/>).</summary>
+    private static readonly HashSet<int> ReservedPorts = [];
     private readonly object _gate = new();
     private readonly Queue<string> _output = new();
     private readonly bool _ownsDirectory;
@@ -107,6 +113,12 @@ internal sealed class LocalClickHouseServer : IDisposable
     }
 
     public string Executable { get; }
+
+    /// <summary>
+    /// A token unique to this server, in its config as the macro <see cref="InstanceMacro"/>. Start-up waits until the
+    /// HTTP port answers with it: a 200 to <c>/ping</c> alone may come from another server that holds the port.
+    /// </summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N");
     public string Directory { get; }
     public string ConfigPath { get; }
     public int HttpPort { get; private set; }
@@ -180,6 +192,7 @@ internal sealed class LocalClickHouseServer : IDisposable
             }
             catch (InvalidOperationException e) when (!_startedOnce && attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
             {
+                ReleasePorts();
                 HttpPort = FreePort();
                 TcpPort = FreePort();
                 InterserverPort = FreePort();
@@ -227,12 +240,13 @@ internal sealed class LocalClickHouseServer : IDisposable
             try
             {
                 using var resp = await http.GetAsync(ping, ct).ConfigureAwait(false);
-                if (resp.IsSuccessStatusCode)
+                if (resp.IsSuccessStatusCode && await AnswersAsThisServerAsync(http, ct).ConfigureAwait(false))
                 {
                     if (HttpsUrl is null) return;
                     await WaitForHttpsAsync(limit - sw.Elapsed, ct).ConfigureAwait(false);
                     return;
                 }
+                // Otherwise the port is held by another server (ours then exits with "Address already in use", below).
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
@@ -250,6 +264,18 @@ internal sealed class LocalClickHouseServer : IDisposable
             }
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Whether the server on <see cref="HttpPort"/> is this one: it reports <see cref="InstanceId"/> as its
+    /// <see cref="InstanceMacro"/> macro. Another server that took the port between <see cref="FreePort"/> and this
+    /// server's bind (a test's server, another process's) answers <c>/ping</c> too, then goes away with its test.
+    /// </summary>
+    private async Task<bool> AnswersAsThisServerAsync(HttpClient http, CancellationToken ct)
+    {
+        var query = new Uri(Url, "?query=" + Uri.EscapeDataString($"SELECT substitution FROM system.macros WHERE macro = '{InstanceMacro}'"));
+        using var resp = await http.GetAsync(query, ct).ConfigureAwait(false);
+        return resp.IsSuccessStatusCode && (await resp.Content.ReadAsStringAsync(ct).ConfigureAwait(false)).Trim() == InstanceId;
     }
 
     /// <summary>Pings the HTTPS listener, trusting only <see cref="CaFile"/> and checking the host name, as a client would.</summary>
@@ -483,6 +509,7 @@ internal sealed class LocalClickHouseServer : IDisposable
               <mark_cache_size>268435456</mark_cache_size>
               <uncompressed_cache_size>268435456</uncompressed_cache_size>
               <mlock_executable>false</mlock_executable>
+              <macros><{InstanceMacro}>{InstanceId}</{InstanceMacro}></macros>
             </yandex>
             """;
     }
@@ -551,13 +578,33 @@ internal sealed class LocalClickHouseServer : IDisposable
             """;
     }
 
+    /// <summary>
+    /// A loopback port that is free now and not reserved by another server of this process (tests start several at
+    /// once; two that picked the same released port would find one of them answering for both). Reserved until
+    /// <see cref="ReleasePorts"/>.
+    /// </summary>
     private static int FreePort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
+        while (true)
+        {
+            using var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            var port = ((IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            lock (ReservedPorts)
+                if (ReservedPorts.Add(port)) return port;
+        }
+    }
+
+    private void ReleasePorts()
+    {
+        lock (ReservedPorts)
+        {
+            ReservedPorts.Remove(HttpPort);
+            ReservedPorts.Remove(TcpPort);
+            ReservedPorts.Remove(InterserverPort);
+            if (HttpsPort is { } https) ReservedPorts.Remove(https);
+        }
     }
 
     public void Dispose()
@@ -566,6 +613,7 @@ internal sealed class LocalClickHouseServer : IDisposable
         _disposed = true;
         StopAsync().GetAwaiter().GetResult();
         lock (_gate) _process?.Dispose();
+        ReleasePorts();
         if (_ownsDirectory)
         {
             for (var i = 0; i < 5; i++)
