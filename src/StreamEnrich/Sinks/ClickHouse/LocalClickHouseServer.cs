@@ -57,8 +57,11 @@ internal sealed class LocalClickHouseServer : IDisposable
     /// <summary>The name of the macro that carries <see cref="InstanceId"/> in the server's config.</summary>
     internal const string InstanceMacro = "streamenrich_instance";
 
-    /// <summary>Ports handed to the servers of this process that are not disposed yet (see <see cref="FreePort"/>).</summary>
-    private static readonly HashSet<int> ReservedPorts = [];
+    /// <summary>
+    /// While the server process is not running (before its first start, and from a kill to the restart): a socket bound,
+    /// not listening, to each of its ports (see <see cref="HoldPorts"/>).
+    /// </summary>
+    private readonly List<Socket> _holds = [];
     private readonly object _gate = new();
     private readonly Queue<string> _output = new();
     private readonly bool _ownsDirectory;
@@ -78,13 +81,10 @@ internal sealed class LocalClickHouseServer : IDisposable
         _ownsDirectory = directory is null;
         Directory = directory ?? Path.Combine(Path.GetTempPath(), "streamenrich-ch-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Directory);
-        HttpPort = FreePort();
-        TcpPort = FreePort();
-        InterserverPort = FreePort();
+        if (_options.Https && _options.TlsHostNames.Count == 0) throw new ArgumentException("TlsHostNames must name at least one host.", nameof(options));
+        PickPorts();
         if (_options.Https)
         {
-            if (_options.TlsHostNames.Count == 0) throw new ArgumentException("TlsHostNames must name at least one host.", nameof(options));
-            HttpsPort = FreePort();
             var tls = Path.Combine(Directory, "tls");
             System.IO.Directory.CreateDirectory(tls);
             CaFile = Path.Combine(tls, "ca.pem");
@@ -192,11 +192,7 @@ internal sealed class LocalClickHouseServer : IDisposable
             }
             catch (InvalidOperationException e) when (!_startedOnce && attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
             {
-                ReleasePorts();
-                HttpPort = FreePort();
-                TcpPort = FreePort();
-                InterserverPort = FreePort();
-                if (HttpsPort is not null) HttpsPort = FreePort();
+                PickPorts();
                 File.WriteAllText(ConfigPath, BuildConfig());
             }
         }
@@ -242,8 +238,8 @@ internal sealed class LocalClickHouseServer : IDisposable
                 using var resp = await http.GetAsync(ping, ct).ConfigureAwait(false);
                 if (resp.IsSuccessStatusCode && await AnswersAsThisServerAsync(http, ct).ConfigureAwait(false))
                 {
-                    if (HttpsUrl is null) return;
-                    await WaitForHttpsAsync(limit - sw.Elapsed, ct).ConfigureAwait(false);
+                    if (HttpsUrl is not null) await WaitForHttpsAsync(limit - sw.Elapsed, ct).ConfigureAwait(false);
+                    ReleasePorts();
                     return;
                 }
                 // Otherwise the port is held by another server (ours then exits with "Address already in use", below).
@@ -268,8 +264,8 @@ internal sealed class LocalClickHouseServer : IDisposable
 
     /// <summary>
     /// Whether the server on <see cref="HttpPort"/> is this one: it reports <see cref="InstanceId"/> as its
-    /// <see cref="InstanceMacro"/> macro. Another server that took the port between <see cref="FreePort"/> and this
-    /// server's bind (a test's server, another process's) answers <c>/ping</c> too, then goes away with its test.
+    /// <see cref="InstanceMacro"/> macro. Another server that took the port before this server bound it (a test's
+    /// server, another process's) answers <c>/ping</c> too, then goes away with its test.
     /// </summary>
     private async Task<bool> AnswersAsThisServerAsync(HttpClient http, CancellationToken ct)
     {
@@ -437,6 +433,7 @@ internal sealed class LocalClickHouseServer : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         try { await p.WaitForExitAsync(cts.Token).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
+        HoldPorts();
     }
 
     /// <summary>The last lines of the server's console output and error log, for failure messages.</summary>
@@ -578,32 +575,71 @@ internal sealed class LocalClickHouseServer : IDisposable
             """;
     }
 
-    /// <summary>
-    /// A loopback port that is free now and not reserved by another server of this process (tests start several at
-    /// once; two that picked the same released port would find one of them answering for both). Reserved until
-    /// <see cref="ReleasePorts"/>.
-    /// </summary>
-    private static int FreePort()
+    private IEnumerable<int> Ports => HttpsPort is { } https ? [HttpPort, TcpPort, InterserverPort, https] : [HttpPort, TcpPort, InterserverPort];
+
+    /// <summary>New free loopback ports for every listener, each held (<see cref="HoldPorts"/>) until the server is up.</summary>
+    private void PickPorts()
     {
-        while (true)
+        ReleasePorts();
+        HttpPort = HoldFreePort();
+        TcpPort = HoldFreePort();
+        InterserverPort = HoldFreePort();
+        if (_options.Https) HttpsPort = HoldFreePort();
+    }
+
+    private int HoldFreePort()
+    {
+        var s = NewHold();
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        lock (_gate) _holds.Add(s);
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    private static Socket NewHold()
+    {
+        var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        // SO_REUSEADDR alone (.NET's ReuseAddress option adds SO_REUSEPORT, which would let another listener share the
+        // port). .NET sets it on every TCP bind on Unix anyway; said here because the server's bind depends on it.
+        if (OperatingSystem.IsLinux()) s.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+        return s;
+    }
+
+    /// <summary>
+    /// Binds a socket, not listening, to each of the server's ports while its process is not running. A port merely
+    /// known to be free is handed by the kernel to the next socket bound to port 0 or connecting out (another test's
+    /// server or broker, a client), and a server killed for a test (down for up to a minute) would then not come back
+    /// on its port. A bound socket keeps the port out of those, and a client is refused as by a dead server; the server
+    /// still binds it (both sockets set SO_REUSEADDR and the hold does not listen), and the hold is closed once the
+    /// server answers. Best effort: a port another socket took meanwhile is left, and the start reports it.
+    /// </summary>
+    private void HoldPorts()
+    {
+        lock (_gate)
         {
-            using var l = new TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            var port = ((IPEndPoint)l.LocalEndpoint).Port;
-            l.Stop();
-            lock (ReservedPorts)
-                if (ReservedPorts.Add(port)) return port;
+            if (_holds.Count > 0 || _disposed) return;
+            foreach (var port in Ports)
+            {
+                var s = NewHold();
+                try
+                {
+                    s.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                    _holds.Add(s);
+                }
+                catch (SocketException)
+                {
+                    s.Dispose();
+                }
+            }
         }
     }
 
+    /// <summary>Closes the sockets <see cref="HoldPorts"/> bound (the server listens on the ports now, or is disposed).</summary>
     private void ReleasePorts()
     {
-        lock (ReservedPorts)
+        lock (_gate)
         {
-            ReservedPorts.Remove(HttpPort);
-            ReservedPorts.Remove(TcpPort);
-            ReservedPorts.Remove(InterserverPort);
-            if (HttpsPort is { } https) ReservedPorts.Remove(https);
+            foreach (var s in _holds) s.Dispose();
+            _holds.Clear();
         }
     }
 
