@@ -75,41 +75,46 @@ internal sealed class LocalClickHouseServer : IDisposable
     public LocalClickHouseServer(string? directory = null, string? executable = null, LocalClickHouseServerOptions? options = null)
     {
         _options = options ?? new LocalClickHouseServerOptions();
+        if (_options.Https && _options.TlsHostNames.Count == 0) throw new ArgumentException("TlsHostNames must name at least one host.", nameof(options));
+        if (_options.RequireClientCertificate && !_options.Https) throw new ArgumentException("RequireClientCertificate needs Https.", nameof(options));
         Executable = executable ?? FindExecutable() ?? throw new InvalidOperationException(
             "clickhouse-server was not found (looked in $STREAMENRICH_CLICKHOUSE_SERVER, /usr/bin, /usr/sbin, /usr/local/bin and PATH). " +
             "Install it with `apt-get install clickhouse-server`, or point STREAMENRICH_CLICKHOUSE_URL at a running server.");
         _ownsDirectory = directory is null;
         Directory = directory ?? Path.Combine(Path.GetTempPath(), "streamenrich-ch-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Directory);
-        if (_options.Https && _options.TlsHostNames.Count == 0) throw new ArgumentException("TlsHostNames must name at least one host.", nameof(options));
-        PickPorts();
-        if (_options.Https)
+        try
         {
-            var tls = Path.Combine(Directory, "tls");
-            System.IO.Directory.CreateDirectory(tls);
-            CaFile = Path.Combine(tls, "ca.pem");
-            CertificateFile = Path.Combine(tls, "server.crt");
-            PrivateKeyFile = Path.Combine(tls, "server.key");
-            CaKeyFile = Path.Combine(tls, "ca.key");
-            WriteCertificates(_options.TlsHostNames, CaFile, CertificateFile, PrivateKeyFile, CaKeyFile);
-            if (_options.RequireClientCertificate)
+            PickPorts();
+            if (_options.Https)
             {
-                ClientCertificateFile = Path.Combine(tls, "client.crt");
-                ClientKeyFile = Path.Combine(tls, "client.key");
-                WriteClientCertificate(CaFile, CaKeyFile, ClientCertificateFile, ClientKeyFile);
+                var tls = Path.Combine(Directory, "tls");
+                System.IO.Directory.CreateDirectory(tls);
+                CaFile = Path.Combine(tls, "ca.pem");
+                CertificateFile = Path.Combine(tls, "server.crt");
+                PrivateKeyFile = Path.Combine(tls, "server.key");
+                CaKeyFile = Path.Combine(tls, "ca.key");
+                WriteCertificates(_options.TlsHostNames, CaFile, CertificateFile, PrivateKeyFile, CaKeyFile);
+                if (_options.RequireClientCertificate)
+                {
+                    ClientCertificateFile = Path.Combine(tls, "client.crt");
+                    ClientKeyFile = Path.Combine(tls, "client.key");
+                    WriteClientCertificate(CaFile, CaKeyFile, ClientCertificateFile, ClientKeyFile);
+                }
             }
+            if (_options.Users.Count > 0)
+            {
+                UsersPath = Path.Combine(Directory, "users.xml");
+                File.WriteAllText(UsersPath, BuildUsers(_options.Users));
+            }
+            ConfigPath = Path.Combine(Directory, "config.xml");
+            File.WriteAllText(ConfigPath, BuildConfig());
         }
-        else if (_options.RequireClientCertificate)
+        catch
         {
-            throw new ArgumentException("RequireClientCertificate needs Https.", nameof(options));
+            Dispose(); // the held ports and the temp directory made so far
+            throw;
         }
-        if (_options.Users.Count > 0)
-        {
-            UsersPath = Path.Combine(Directory, "users.xml");
-            File.WriteAllText(UsersPath, BuildUsers(_options.Users));
-        }
-        ConfigPath = Path.Combine(Directory, "config.xml");
-        File.WriteAllText(ConfigPath, BuildConfig());
     }
 
     public string Executable { get; }

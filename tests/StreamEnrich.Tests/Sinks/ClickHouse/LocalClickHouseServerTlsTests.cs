@@ -57,10 +57,12 @@ public sealed class LocalClickHouseServerTlsTests
     }
 
     [Fact]
-    public void Constructor_RequireClientCertificateWithoutHttps_Throws()
+    public void Constructor_RequireClientCertificateWithoutHttps_ThrowsBeforeMakingAnything()
     {
-        var e = Assert.Throws<ArgumentException>(() => new LocalClickHouseServer(options: new LocalClickHouseServerOptions { RequireClientCertificate = true }));
+        var directory = Path.Combine(Path.GetTempPath(), "streamenrich-ch-test-" + Guid.NewGuid().ToString("N")[..8]);
+        var e = Assert.Throws<ArgumentException>(() => new LocalClickHouseServer(directory, options: new LocalClickHouseServerOptions { RequireClientCertificate = true }));
         Assert.Contains("RequireClientCertificate needs Https", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(directory), "the options are checked before the working directory is made (it was left behind)");
     }
 
     [Fact]
