@@ -131,6 +131,8 @@ internal static class EngineBench
             ? sink.Merge((RowBinaryRows?)batch, (RowBinaryRows)next)
             : new Counted((batch?.Rows ?? 0) + next.Rows);
 
+        public void BeginDrain() { } // nothing is sent, so nothing is retried
+
         public Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
         {
             var n = parts.Sum(p => p.Rows);

@@ -262,7 +262,7 @@ public sealed class ClickHouseSinkOptions : IValidatableOptions, IRelativePaths
     [Option("First retry delay; doubles per attempt with jitter up to retry_max_backoff.")]
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    [Option("Longest delay between retries.")]
+    [Option("Longest delay between retries. While the pipeline shuts down (draining against --shutdown-timeout), at most 1s.")]
     public TimeSpan RetryMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
     [Option("https: accept any server certificate, without chain or host name checks (tests only; logged as a warning).")]

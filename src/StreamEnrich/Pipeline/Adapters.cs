@@ -105,6 +105,8 @@ internal static partial class Adapters
         public async Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken) =>
             (await sink.InsertAsync(parts.Cast<RowBinaryRows>().ToList(), cancellationToken).ConfigureAwait(false)).RowsInserted;
 
+        public void BeginDrain() => sink.BeginDrain();
+
         public void Dispose() => sink.Dispose();
     }
 
@@ -135,6 +137,8 @@ internal static partial class Adapters
             json.AddRange(((PreviewRows)next).Json);
             return new PreviewRows(json);
         }
+
+        public void BeginDrain() { } // nothing is sent, so nothing is retried
 
         public Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
         {

@@ -48,6 +48,12 @@ internal interface IRowSink
     /// transient failures itself; throws on permanent ones.
     /// </summary>
     Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The pipeline is shutting down and drains against a deadline: inserts waiting to retry should retry soon
+    /// rather than after a long backoff. Called once, from any thread; inserts go on as before otherwise.
+    /// </summary>
+    void BeginDrain();
 }
 
 /// <summary>A sink that writes into a table: it learns the table's columns, then declares the fields they read.</summary>

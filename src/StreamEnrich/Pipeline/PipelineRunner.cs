@@ -140,6 +140,8 @@ internal sealed partial class PipelineRunner
         _ = insert.Completion.ContinueWith(OnFault, TaskScheduler.Default);
 
         using var status = StartStatusLog(batcher, ct);
+        // On stop the sink retries a failing insert promptly: the drain has a deadline (--shutdown-timeout).
+        using var drain = stop.Register(static s => ((IRowSink)s!).BeginDrain(), _sink);
         var sourceTask = Task.Run(() => _source.RunAsync(decode, _pool.Rent, stopSource.Token), CancellationToken.None);
         _ = sourceTask.ContinueWith(OnFault, TaskScheduler.Default);
 

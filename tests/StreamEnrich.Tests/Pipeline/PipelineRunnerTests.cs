@@ -46,6 +46,11 @@ public class PipelineRunnerTests
         public EncodedRows Merge(EncodedRows? batch, EncodedRows next) =>
             new Part([.. ((Part?)batch)?.Offsets ?? [], .. ((Part)next).Offsets]);
 
+        /// <summary>Set when the runner said it is shutting down (<see cref="IRowSink.BeginDrain"/>).</summary>
+        public TaskCompletionSource DrainBegun { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void BeginDrain() => DrainBegun.TrySetResult();
+
         public async Task<int> InsertAsync(IReadOnlyList<EncodedRows> parts, CancellationToken cancellationToken)
         {
             if (before != null) await before(parts);
@@ -180,6 +185,32 @@ public class PipelineRunnerTests
         // Batches may be inserted concurrently; across them every offset arrives exactly once.
         Assert.Equal(Enumerable.Range(0, 10_000).Select(i => (long)i), sink.Offsets.Order());
         Assert.Equal(10_000, runner.Metrics.Take().Inserted);
+    }
+
+    [Fact]
+    public async Task RunAsync_Stopped_TellsTheSinkItIsDrainingSoAWaitingInsertRetriesNow()
+    {
+        var (plan, _) = Plan(l => new LambdaStage(_ => { }));
+        var source = new CountingSource(Messages(500), chunkSize: 100);
+        var insertStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RecordingSink? sink = null;
+        // The insert stands for one waiting out a long retry backoff: it goes on only when the sink hears of the drain.
+        sink = new RecordingSink(async _ =>
+        {
+            insertStarted.TrySetResult();
+            await sink!.DrainBegun.Task;
+        });
+        var runner = new PipelineRunner(Settings(), plan, source, sink, new CollectingFailed(), NullLogger.Instance, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+
+        var run = runner.RunAsync(stop.Token, CancellationToken.None);
+        await insertStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(sink.DrainBegun.Task.IsCompleted, "the sink is told only when the pipeline stops");
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(500, sink.Offsets.Count);
+        Assert.Equal(500, source.Completed);
     }
 
     [Fact]

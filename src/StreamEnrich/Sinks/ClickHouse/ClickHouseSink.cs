@@ -144,6 +144,16 @@ internal sealed class ClickHouseSink : IDisposable
 
     private readonly SchemaSource _schemaSource;
 
+    /// <summary>
+    /// Once the pipeline is shutting down, failing inserts are retried at least this often (instead of up to
+    /// <c>retry_max_backoff</c>, 30 s by default): the drain has a deadline (<c>--shutdown-timeout</c>), and a server
+    /// back a moment after SIGTERM should still get the held batches before it.
+    /// </summary>
+    internal static readonly TimeSpan DrainRetryMaxBackoff = TimeSpan.FromSeconds(1);
+
+    /// <summary>Cancelled by <see cref="BeginDrain"/>: ends the retry wait in progress.</summary>
+    private readonly CancellationTokenSource _draining = new();
+
     /// <param name="schemaSource">
     /// Where the columns come from: the live table (for inserting; an inline <c>sink.schema</c> is only compared with it),
     /// or the inline schema when one is given (dry-run, tests, engine benchmark: no server needed).
@@ -154,6 +164,22 @@ internal sealed class ClickHouseSink : IDisposable
         _logger = logger;
         _time = time;
         _schemaSource = schemaSource;
+    }
+
+    /// <summary>
+    /// The pipeline is shutting down: an insert waiting to retry tries again now, and later retries wait at most
+    /// <see cref="DrainRetryMaxBackoff"/>. Inserts still give up only at <c>max_retries</c> or when cancelled.
+    /// </summary>
+    public void BeginDrain()
+    {
+        try
+        {
+            _draining.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the sink is disposed already: nothing waits
+        }
     }
 
     /// <summary>The columns written, in insert order (after <see cref="PrepareAsync"/>).</summary>
@@ -430,16 +456,35 @@ internal sealed class ClickHouseSink : IDisposable
                     throw new ClickHouseSinkException(
                         $"Insert of {rows} rows into {TableName} failed after {attempt} attempts (max_retries {_options.MaxRetries}): {e.Message}", e)
                     { Code = (e as ClickHouseServerException)?.Code };
-                var delay = Backoff(attempt);
-                _logger.LogWarning("Insert of {Rows} rows into {Table} failed (attempt {Attempt}): {Cause}. Retrying in {Delay} ms.",
-                    rows, TableName, attempt, e.Message, (long)delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                var draining = _draining.IsCancellationRequested;
+                var delay = draining ? DrainBackoff(attempt) : Backoff(attempt);
+                _logger.LogWarning("Insert of {Rows} rows into {Table} failed (attempt {Attempt}): {Cause}. Retrying in {Delay} ms{Draining}.",
+                    rows, TableName, attempt, e.Message, (long)delay.TotalMilliseconds,
+                    draining ? " (shutting down: retried at least every second until the shutdown timeout)" : "");
+                if (draining)
+                {
+                    await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                    continue;
+                }
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, _draining.Token);
+                try
+                {
+                    await Task.Delay(delay, _time, wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // Shutting down (BeginDrain): retry now rather than after the rest of a long backoff.
+                }
             }
         }
     }
 
     /// <summary>Exponential backoff with full jitter: uniform in [0, min(max, base × 2^(attempt-1))].</summary>
     internal TimeSpan Backoff(int attempt) => StreamEnrich.Backoff.FullJitter(_options.RetryBackoff, _options.RetryMaxBackoff, attempt - 1);
+
+    /// <summary>The backoff once shutting down: as <see cref="Backoff"/>, capped at <see cref="DrainRetryMaxBackoff"/>.</summary>
+    internal TimeSpan DrainBackoff(int attempt) => StreamEnrich.Backoff.FullJitter(_options.RetryBackoff,
+        _options.RetryMaxBackoff < DrainRetryMaxBackoff ? _options.RetryMaxBackoff : DrainRetryMaxBackoff, attempt - 1);
 
     private static string Hint(int? code) => code switch
     {
@@ -506,6 +551,7 @@ internal sealed class ClickHouseSink : IDisposable
 
     public void Dispose()
     {
+        _draining.Dispose();
         _client?.Dispose();
         _chunkWriters.Clear();
         _bodyWriters.Clear();

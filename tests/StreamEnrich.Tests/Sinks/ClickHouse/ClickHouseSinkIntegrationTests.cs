@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StreamEnrich.Configuration;
 using StreamEnrich.Records;
@@ -390,6 +391,63 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
         finally
         {
             await dedicated.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task BeginDrain_InsertWaitingOutALongBackoff_RetriesAtLeastEverySecondAndLandsWhenTheServerIsBack()
+    {
+        var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
+        try
+        {
+            var table = await dedicated.CreateUniqueTableAsync("id UInt32", "MergeTree ORDER BY id");
+            var logger = new ListLogger();
+            // A backoff of up to an hour: what a long outage grows to (30 s by default), made long enough that a retry
+            // before the drain cannot happen by chance within the test.
+            var (sink, layout) = await PrepareAsync(Options(dedicated.Url, table, o =>
+            {
+                o.RetryBackoff = TimeSpan.FromHours(1);
+                o.RetryMaxBackoff = TimeSpan.FromHours(1);
+            }), logger);
+            using var sinkLease = sink;
+            await dedicated.StopAsync();
+
+            var rows = Enumerable.Range(0, 100).Select(i => Row(layout, ("id", Value.FromInt(i)))).ToArray();
+            var insert = sink.InsertAsync(rows, CancellationToken.None);
+            await WaitForWarningsAsync(logger, 1);
+            Assert.DoesNotContain("shutting down", Warning(logger, 0), StringComparison.Ordinal);
+
+            sink.BeginDrain(); // SIGTERM: the wait in progress ends, the retry fails again (still down), the next wait is short
+            await WaitForWarningsAsync(logger, 2);
+            var second = Warning(logger, 1);
+            Assert.Contains("(shutting down: retried at least every second until the shutdown timeout)", second, StringComparison.Ordinal);
+            var delayMs = long.Parse(System.Text.RegularExpressions.Regex.Match(second, @"Retrying in (\d+) ms").Groups[1].Value, CultureInfo.InvariantCulture);
+            Assert.InRange(delayMs, 0, 1000);
+            Assert.False(insert.IsCompleted, "the server is still down");
+
+            await dedicated.StartAsync();
+            var result = await insert.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(100, result.RowsInserted);
+            Assert.Equal("100\n", await dedicated.QueryAsync($"SELECT count() FROM default.{table}"));
+        }
+        finally
+        {
+            await dedicated.DisposeAsync();
+        }
+    }
+
+    private static string Warning(ListLogger logger, int i)
+    {
+        lock (logger.Warnings) return logger.Warnings[i];
+    }
+
+    private static async Task WaitForWarningsAsync(ListLogger logger, int count)
+    {
+        for (var waited = 0; ; waited += 20)
+        {
+            lock (logger.Warnings) if (logger.Warnings.Count >= count) return;
+            Assert.True(waited < 20_000, $"expected {count} retry warning(s) within 20 s");
+            await Task.Delay(20);
         }
     }
 
