@@ -235,6 +235,7 @@ internal sealed class LocalClickHouseServer : IDisposable
         var sw = Stopwatch.StartNew();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var ping = new Uri(Url, "ping");
+        var answeredByAnother = false;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -247,7 +248,9 @@ internal sealed class LocalClickHouseServer : IDisposable
                     ReleasePorts();
                     return;
                 }
-                // Otherwise the port is held by another server (ours then exits with "Address already in use", below).
+                // A 200 from a server that is not this one: another holds the port (ours then exits with "Address already in
+                // use", below, and a first start picks new ports).
+                answeredByAnother |= resp.IsSuccessStatusCode;
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
@@ -261,7 +264,9 @@ internal sealed class LocalClickHouseServer : IDisposable
             {
                 await StopAsync().ConfigureAwait(false);
                 throw new TimeoutException(
-                    $"clickhouse-server did not answer GET {ping} within {limit.TotalSeconds:0}s (config {ConfigPath}).\n{Tail()}");
+                    (answeredByAnother
+                        ? $"another server answers GET {ping} (not this one: its {InstanceMacro} macro differs) and clickhouse-server did not take the port within {limit.TotalSeconds:0}s"
+                        : $"clickhouse-server did not answer GET {ping} within {limit.TotalSeconds:0}s") + $" (config {ConfigPath}).\n{Tail()}");
             }
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
