@@ -81,12 +81,8 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
                 """);
             StringBuilder stdout = new(), stderr = new();
             using var p = Start(dir, stdout, stderr, "run", "p.yaml", "--status-interval", "1s");
-            var sw = Stopwatch.StartNew();
             // Rows arrive; then, with a batch still filling (max_wait 5 s), SIGTERM must flush it, commit, and exit 0.
-            while (long.Parse((await clickhouse.QueryAsync($"SELECT count() FROM default.{table}")).Trim(), CultureInfo.InvariantCulture) < 1
-                   && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited)
-                await Task.Delay(100);
-            Assert.False(p.HasExited, "streamenrich exited before any row arrived: " + stderr);
+            await WaitForRowsAsync(clickhouse, table, 1, p, stderr);
             kafka.Produce(topic, 2, 100, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{n + i}}}") });
             await Task.Delay(1000);
             var sent = Kill(p.Id, 15);
@@ -103,56 +99,55 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
     [Fact]
     public async Task Run_SigtermWhileClickHouseDownThenBack_DrainsWithoutSleepingOutTheBackoffAndExitsZero()
     {
-        var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
-        try
+        await using var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
+        var topic = kafka.CreateTopic(2, "sigterm-down");
+        var table = await dedicated.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
+        const int n = 1000;
+        kafka.Produce(topic, 2, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
+        var group = KafkaFixture.UniqueName("g");
+        await InTempDirAsync(async dir =>
         {
-            var topic = kafka.CreateTopic(2, "sigterm-down");
-            var table = await dedicated.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
-            const int n = 1000;
-            kafka.Produce(topic, 2, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
-            var group = KafkaFixture.UniqueName("g");
-            await InTempDirAsync(async dir =>
-            {
-                // A retry backoff of up to an hour stands for one grown during a long outage (30 s by default, as long as
-                // the default shutdown timeout).
-                await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), $$"""
-                    source: { brokers: "{{kafka.BootstrapServers}}", topic: {{topic}}, group_id: {{group}} }
-                    sink: { url: "{{dedicated.Url}}", table: {{table}}, columns: { kafka_partition: _partition, kafka_offset: _offset }, retry_backoff: 1h, retry_max_backoff: 1h }
-                    batch: { max_wait: 200ms }
-                    on_error: fail
-                    """);
-                StringBuilder stdout = new(), stderr = new();
-                using var p = Start(dir, stdout, stderr, "run", "p.yaml", "--shutdown-timeout", "60s");
-                var sw = Stopwatch.StartNew();
-                while (long.Parse((await dedicated.QueryAsync($"SELECT count() FROM default.{table}")).Trim(), CultureInfo.InvariantCulture) < n
-                       && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited)
-                    await Task.Delay(100);
-                Assert.False(p.HasExited, "streamenrich exited before the first rows arrived: " + stderr);
+            // A retry backoff of up to an hour stands for one grown during a long outage (30 s by default, as long as
+            // the default shutdown timeout).
+            await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), $$"""
+                source: { brokers: "{{kafka.BootstrapServers}}", topic: {{topic}}, group_id: {{group}} }
+                sink: { url: "{{dedicated.Url}}", table: {{table}}, columns: { kafka_partition: _partition, kafka_offset: _offset }, retry_backoff: 1h, retry_max_backoff: 1h }
+                batch: { max_wait: 200ms }
+                on_error: fail
+                """);
+            StringBuilder stdout = new(), stderr = new();
+            using var p = Start(dir, stdout, stderr, "run", "p.yaml", "--shutdown-timeout", "60s");
+            await WaitForRowsAsync(dedicated, table, n, p, stderr);
 
-                await dedicated.StopAsync();
-                kafka.Produce(topic, 2, 100, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{n + i}}}") });
-                sw.Restart();
-                while (!Logged(stdout, "Retrying in") && sw.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
-                Assert.True(Logged(stdout, "Retrying in"), "the insert did not fail while ClickHouse was down: " + stdout);
+            await dedicated.StopAsync();
+            kafka.Produce(topic, 2, 100, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{n + i}}}") });
+            var sw = Stopwatch.StartNew();
+            while (!Logged(stdout, "Retrying in") && sw.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
+            Assert.True(Logged(stdout, "Retrying in"), "the insert did not fail while ClickHouse was down: " + stdout);
 
-                Assert.True(Kill(p.Id, 15) == 0, "kill(SIGTERM) failed");
-                await dedicated.StartAsync();
-                sw.Restart();
-                await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(70));
+            Assert.True(Kill(p.Id, 15) == 0, "kill(SIGTERM) failed");
+            await dedicated.StartAsync();
+            sw.Restart();
+            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(70));
 
-                // Back right after the signal: the drain retries within a second or so and ends well before the 60 s timeout
-                // (sleeping out the backoff, it would have been aborted with exit 3 and nothing committed past the batch).
-                Assert.True(p.ExitCode == 0, $"exit code {p.ExitCode}; stderr: {stderr}");
-                Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"the drain took {sw.Elapsed.TotalSeconds:0.0} s after ClickHouse was back");
-                Assert.True(Logged(stdout, "(shutting down: retried at least every second"), "no retry was logged as shutting down: " + stdout);
-                Assert.Equal(n + 100, long.Parse((await dedicated.QueryAsync($"SELECT uniqExact(kafka_partition, kafka_offset) FROM default.{table}")).Trim(), CultureInfo.InvariantCulture));
-                Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
-            });
-        }
-        finally
-        {
-            await dedicated.DisposeAsync();
-        }
+            // Back right after the signal: the drain retries within a second or so and ends well before the 60 s timeout
+            // (sleeping out the backoff, it would have been aborted with exit 3 and nothing committed past the batch).
+            Assert.True(p.ExitCode == 0, $"exit code {p.ExitCode}; stderr: {stderr}");
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"the drain took {sw.Elapsed.TotalSeconds:0.0} s after ClickHouse was back");
+            Assert.True(Logged(stdout, "(shutting down: retried at least every second"), "no retry was logged as shutting down: " + stdout);
+            Assert.Equal(n + 100, long.Parse((await dedicated.QueryAsync($"SELECT uniqExact(kafka_partition, kafka_offset) FROM default.{table}")).Trim(), CultureInfo.InvariantCulture));
+            Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
+        });
+    }
+
+    /// <summary>Waits (up to 60 s) until the table holds <paramref name="atLeast"/> rows; fails if the program exits first.</summary>
+    private static async Task WaitForRowsAsync(ClickHouseServerFixture server, string table, long atLeast, Process program, StringBuilder stderr)
+    {
+        var sw = Stopwatch.StartNew();
+        while (long.Parse((await server.QueryAsync($"SELECT count() FROM default.{table}")).Trim(), CultureInfo.InvariantCulture) < atLeast
+               && sw.Elapsed < TimeSpan.FromSeconds(60) && !program.HasExited)
+            await Task.Delay(100);
+        Assert.False(program.HasExited, $"streamenrich exited before {atLeast} row(s) arrived: " + stderr);
     }
 
     private static bool Logged(StringBuilder output, string text)

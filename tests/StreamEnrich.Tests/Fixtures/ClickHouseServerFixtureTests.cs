@@ -21,8 +21,7 @@ public sealed class ClickHouseServerFixtureTests(ClickHouseServerFixture server)
     [Fact]
     public async Task StopAsync_ThenStartAsync_KeepsDataAndPorts()
     {
-        await using var dedicated = new AsyncDisposer(await ClickHouseServerFixture.StartDedicatedAsync());
-        var f = dedicated.Fixture;
+        await using var f = await ClickHouseServerFixture.StartDedicatedAsync();
         var t = await f.CreateUniqueTableAsync("x Int32", "MergeTree ORDER BY x");
         await f.QueryAsync($"INSERT INTO default.{t} VALUES (1),(2)");
         var url = f.Url;
@@ -139,10 +138,4 @@ public sealed class ClickHouseServerFixtureTests(ClickHouseServerFixture server)
 
     [DllImport("libc", EntryPoint = "close", SetLastError = true)]
     private static extern int NativeClose(int fd);
-
-    private sealed class AsyncDisposer(ClickHouseServerFixture fixture) : IAsyncDisposable
-    {
-        public ClickHouseServerFixture Fixture => fixture;
-        public async ValueTask DisposeAsync() => await fixture.DisposeAsync();
-    }
 }

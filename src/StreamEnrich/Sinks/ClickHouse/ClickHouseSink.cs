@@ -457,34 +457,29 @@ internal sealed class ClickHouseSink : IDisposable
                         $"Insert of {rows} rows into {TableName} failed after {attempt} attempts (max_retries {_options.MaxRetries}): {e.Message}", e)
                     { Code = (e as ClickHouseServerException)?.Code };
                 var draining = _draining.IsCancellationRequested;
-                var delay = draining ? DrainBackoff(attempt) : Backoff(attempt);
+                var delay = Backoff(attempt, draining);
                 _logger.LogWarning("Insert of {Rows} rows into {Table} failed (attempt {Attempt}): {Cause}. Retrying in {Delay} ms{Draining}.",
                     rows, TableName, attempt, e.Message, (long)delay.TotalMilliseconds,
                     draining ? " (shutting down: retried at least every second until the shutdown timeout)" : "");
-                if (draining)
-                {
-                    await Task.Delay(delay, _time, ct).ConfigureAwait(false);
-                    continue;
-                }
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, _draining.Token);
+                using var wait = draining ? null : CancellationTokenSource.CreateLinkedTokenSource(ct, _draining.Token);
                 try
                 {
-                    await Task.Delay(delay, _time, wait.Token).ConfigureAwait(false);
+                    await Task.Delay(delay, _time, wait?.Token ?? ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    // Shutting down (BeginDrain): retry now rather than after the rest of a long backoff.
+                    // BeginDrain ended the wait: the next attempt goes at once, later ones with the drain's short backoff.
                 }
             }
         }
     }
 
-    /// <summary>Exponential backoff with full jitter: uniform in [0, min(max, base × 2^(attempt-1))].</summary>
-    internal TimeSpan Backoff(int attempt) => StreamEnrich.Backoff.FullJitter(_options.RetryBackoff, _options.RetryMaxBackoff, attempt - 1);
-
-    /// <summary>The backoff once shutting down: as <see cref="Backoff"/>, capped at <see cref="DrainRetryMaxBackoff"/>.</summary>
-    internal TimeSpan DrainBackoff(int attempt) => StreamEnrich.Backoff.FullJitter(_options.RetryBackoff,
-        _options.RetryMaxBackoff < DrainRetryMaxBackoff ? _options.RetryMaxBackoff : DrainRetryMaxBackoff, attempt - 1);
+    /// <summary>
+    /// Exponential backoff with full jitter: uniform in [0, min(max, base × 2^(attempt-1))], where max is
+    /// <c>retry_max_backoff</c>, or at most <see cref="DrainRetryMaxBackoff"/> while <paramref name="draining"/>.
+    /// </summary>
+    internal TimeSpan Backoff(int attempt, bool draining = false) => StreamEnrich.Backoff.FullJitter(_options.RetryBackoff,
+        draining && _options.RetryMaxBackoff > DrainRetryMaxBackoff ? DrainRetryMaxBackoff : _options.RetryMaxBackoff, attempt - 1);
 
     private static string Hint(int? code) => code switch
     {

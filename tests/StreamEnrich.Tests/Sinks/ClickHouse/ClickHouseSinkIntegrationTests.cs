@@ -366,74 +366,60 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
     [Fact]
     public async Task InsertAsync_ServerKilledAndRestarted_RetriesUntilInserted()
     {
-        var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
-        try
-        {
-            var table = await dedicated.CreateUniqueTableAsync("id UInt32, s String", "MergeTree ORDER BY id");
-            var logger = new ListLogger();
-            var (sink, layout) = await PrepareAsync(Options(dedicated.Url, table), logger);
-            using var sinkLease = sink;
-            await dedicated.StopAsync();
+        await using var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
+        var table = await dedicated.CreateUniqueTableAsync("id UInt32, s String", "MergeTree ORDER BY id");
+        var logger = new ListLogger();
+        var (sink, layout) = await PrepareAsync(Options(dedicated.Url, table), logger);
+        using var sinkLease = sink;
+        await dedicated.StopAsync();
 
-            var rows = Enumerable.Range(0, 1000).Select(i => Row(layout, ("id", Value.FromInt(i)), ("s", S("v" + i)))).ToArray();
-            var insert = sink.InsertAsync(rows, CancellationToken.None);
-            await Task.Delay(1500);
-            Assert.False(insert.IsCompleted, "the insert must keep retrying while the server is down");
-            await dedicated.StartAsync();
-            var result = await insert.WaitAsync(TimeSpan.FromSeconds(60));
+        var rows = Enumerable.Range(0, 1000).Select(i => Row(layout, ("id", Value.FromInt(i)), ("s", S("v" + i)))).ToArray();
+        var insert = sink.InsertAsync(rows, CancellationToken.None);
+        await Task.Delay(1500);
+        Assert.False(insert.IsCompleted, "the insert must keep retrying while the server is down");
+        await dedicated.StartAsync();
+        var result = await insert.WaitAsync(TimeSpan.FromSeconds(60));
 
-            Assert.Equal(1000, result.RowsInserted);
-            Assert.True(result.Attempts > 1, $"attempts {result.Attempts}");
-            Assert.NotEmpty(logger.Warnings);
-            Assert.Contains("Cannot reach ClickHouse", logger.Warnings[0], StringComparison.Ordinal);
-            Assert.Equal("1000\t499500\n", await dedicated.QueryAsync($"SELECT count(), sum(id) FROM default.{table}"));
-        }
-        finally
-        {
-            await dedicated.DisposeAsync();
-        }
+        Assert.Equal(1000, result.RowsInserted);
+        Assert.True(result.Attempts > 1, $"attempts {result.Attempts}");
+        Assert.NotEmpty(logger.Warnings);
+        Assert.Contains("Cannot reach ClickHouse", logger.Warnings[0], StringComparison.Ordinal);
+        Assert.Equal("1000\t499500\n", await dedicated.QueryAsync($"SELECT count(), sum(id) FROM default.{table}"));
     }
 
     [Fact]
     public async Task BeginDrain_InsertWaitingOutALongBackoff_RetriesAtLeastEverySecondAndLandsWhenTheServerIsBack()
     {
-        var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
-        try
+        await using var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
+        var table = await dedicated.CreateUniqueTableAsync("id UInt32", "MergeTree ORDER BY id");
+        var logger = new ListLogger();
+        // A backoff of up to an hour: what a long outage grows to (30 s by default), made long enough that a retry
+        // before the drain cannot happen by chance within the test.
+        var (sink, layout) = await PrepareAsync(Options(dedicated.Url, table, o =>
         {
-            var table = await dedicated.CreateUniqueTableAsync("id UInt32", "MergeTree ORDER BY id");
-            var logger = new ListLogger();
-            // A backoff of up to an hour: what a long outage grows to (30 s by default), made long enough that a retry
-            // before the drain cannot happen by chance within the test.
-            var (sink, layout) = await PrepareAsync(Options(dedicated.Url, table, o =>
-            {
-                o.RetryBackoff = TimeSpan.FromHours(1);
-                o.RetryMaxBackoff = TimeSpan.FromHours(1);
-            }), logger);
-            using var sinkLease = sink;
-            await dedicated.StopAsync();
+            o.RetryBackoff = TimeSpan.FromHours(1);
+            o.RetryMaxBackoff = TimeSpan.FromHours(1);
+        }), logger);
+        using var sinkLease = sink;
+        await dedicated.StopAsync();
 
-            var rows = Enumerable.Range(0, 100).Select(i => Row(layout, ("id", Value.FromInt(i)))).ToArray();
-            var insert = sink.InsertAsync(rows, CancellationToken.None);
-            await WaitForWarningsAsync(logger, 1);
-            Assert.DoesNotContain("shutting down", Warning(logger, 0), StringComparison.Ordinal);
+        var rows = Enumerable.Range(0, 100).Select(i => Row(layout, ("id", Value.FromInt(i)))).ToArray();
+        var insert = sink.InsertAsync(rows, CancellationToken.None);
+        await WaitForWarningsAsync(logger, 1);
+        Assert.DoesNotContain("shutting down", Warning(logger, 0), StringComparison.Ordinal);
 
-            sink.BeginDrain(); // SIGTERM: the wait in progress ends, the retry fails again (still down), the next wait is short
-            await WaitForWarningsAsync(logger, 2);
-            var second = Warning(logger, 1);
-            Assert.Contains("(shutting down: retried at least every second until the shutdown timeout)", second, StringComparison.Ordinal);
-            var delayMs = long.Parse(System.Text.RegularExpressions.Regex.Match(second, @"Retrying in (\d+) ms").Groups[1].Value, CultureInfo.InvariantCulture);
-            Assert.InRange(delayMs, 0, 1000);
-            Assert.False(insert.IsCompleted, "the server is still down");
+        sink.BeginDrain(); // SIGTERM: the wait in progress ends, the retry fails again (still down), the next wait is short
+        await WaitForWarningsAsync(logger, 2);
+        var second = Warning(logger, 1);
+        Assert.Contains("(shutting down: retried at least every second until the shutdown timeout)", second, StringComparison.Ordinal);
+        var delayMs = long.Parse(System.Text.RegularExpressions.Regex.Match(second, @"Retrying in (\d+) ms").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(delayMs, 0, 1000);
+        Assert.False(insert.IsCompleted, "the server is still down");
 
-            await dedicated.StartAsync();
-            var result = await insert.WaitAsync(TimeSpan.FromSeconds(20));
-            Assert.Equal(100, result.RowsInserted);
-            Assert.Equal("100\n", await dedicated.QueryAsync($"SELECT count() FROM default.{table}"));
-        }
-        finally
-        {
-            await dedicated.DisposeAsync();
-        }
+        await dedicated.StartAsync();
+        var result = await insert.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(100, result.RowsInserted);
+        Assert.Equal("100\n", await dedicated.QueryAsync($"SELECT count() FROM default.{table}"));
     }
 
     private static string Warning(ListLogger logger, int i)
@@ -454,21 +440,14 @@ public sealed class ClickHouseSinkIntegrationTests(ClickHouseServerFixture serve
     [Fact]
     public async Task InsertAsync_ServerDownAndMaxRetriesZero_ThrowsAfterOneAttempt()
     {
-        var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
-        try
-        {
-            var table = await dedicated.CreateUniqueTableAsync("id UInt32");
-            var (sink, layout) = await PrepareAsync(Options(dedicated.Url, table, o => o.MaxRetries = 0));
-            using var sinkLease = sink;
-            await dedicated.StopAsync();
-            var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.InsertAsync([Row(layout, ("id", Value.FromInt(1)))], CancellationToken.None));
-            Assert.Contains("failed after 1 attempts", e.Message, StringComparison.Ordinal);
-            Assert.IsType<ClickHouseTransportException>(e.InnerException);
-        }
-        finally
-        {
-            await dedicated.DisposeAsync();
-        }
+        await using var dedicated = await ClickHouseServerFixture.StartDedicatedAsync();
+        var table = await dedicated.CreateUniqueTableAsync("id UInt32");
+        var (sink, layout) = await PrepareAsync(Options(dedicated.Url, table, o => o.MaxRetries = 0));
+        using var sinkLease = sink;
+        await dedicated.StopAsync();
+        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.InsertAsync([Row(layout, ("id", Value.FromInt(1)))], CancellationToken.None));
+        Assert.Contains("failed after 1 attempts", e.Message, StringComparison.Ordinal);
+        Assert.IsType<ClickHouseTransportException>(e.InnerException);
     }
 }
 
