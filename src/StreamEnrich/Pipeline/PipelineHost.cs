@@ -114,7 +114,9 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
         using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var tasks = runners.Select(r => RunOneAsync(r, stopAll, abort)).ToList();
         LogStarted(_logger, runners.Count, string.Join(", ", runners.Select(r => r.Name)));
+        LogRuntime(_logger, "started", RuntimeStats.Now());
         var results = await Task.WhenAll(tasks).ConfigureAwait(false);
+        LogRuntime(_logger, "stopping", RuntimeStats.Now());
         return results.Max();
     }
 
@@ -141,6 +143,9 @@ internal sealed partial class PipelineHost(PipelineBuilder builder, ILoggerFacto
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Running {Count} pipeline(s): {Names}")]
     private static partial void LogStarted(ILogger logger, int count, string names);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runtime, {When}: {Stats}")]
+    private static partial void LogRuntime(ILogger logger, string when, RuntimeStats stats);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Pipeline {Name} failed; stopping the other pipelines (they drain and commit first)")]
     private static partial void LogStoppingOthers(ILogger logger, string name);

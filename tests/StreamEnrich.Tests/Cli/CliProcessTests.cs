@@ -91,6 +91,10 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
 
             Assert.True(p.ExitCode == 0, $"exit code {p.ExitCode}; stderr: {stderr}");
             Assert.Contains("draining", stderr.ToString(), StringComparison.Ordinal);
+            // What the runtime spent, at the start and at the end (start-up cost and GC, without a profiler).
+            var output = stdout.ToString() + stderr;
+            Assert.Matches(@"Runtime, started: \d+\.\d\d s since the process started, \d+\.\d\d s CPU; JIT \d+ methods in \d+ ms; GC \d+/\d+/\d+", output);
+            Assert.Matches(@"Runtime, stopping: \d+\.\d\d s since the process started", output);
             Assert.Equal(n + 100, long.Parse((await clickhouse.QueryAsync($"SELECT uniqExact(kafka_partition, kafka_offset) FROM default.{table}")).Trim(), CultureInfo.InvariantCulture));
             Assert.Equal(kafka.EndOffsets(topic, 2), kafka.Committed(topic, 2, group));
         });
