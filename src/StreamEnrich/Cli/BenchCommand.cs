@@ -630,9 +630,14 @@ internal static class BenchCommand
         if (env.TryGetValue(OtherBuildVariable, out var otherBuild))
         {
             // A/B between two builds: --variant STREAMENRICH_BENCH_BUILD=/path/to/other/streamenrich.dll
+            // (a streamenrich.dll, run with `dotnet`, or an executable such as a self-contained build's apphost).
             if (!File.Exists(otherBuild)) throw new UsageException($"{OtherBuildVariable}: no such file {otherBuild}");
-            psi.FileName = "dotnet";
-            psi.ArgumentList.Add(otherBuild);
+            if (otherBuild.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            {
+                psi.FileName = "dotnet";
+                psi.ArgumentList.Add(otherBuild);
+            }
+            else psi.FileName = otherBuild;
         }
         else if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
