@@ -4,11 +4,14 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props StreamEnrich.sln ./
 COPY src/ src/
-# ReadyToRun: precompiled code from the first message on, instead of seconds of unoptimized (tier-0) JIT code while
-# the pipeline warms up (measured with bench: ~15% more rows/s over a 1M-event backlog).
-RUN dotnet publish src/StreamEnrich/StreamEnrich.csproj -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o /app --nologo
+# Self-contained, the framework and the app precompiled together as one composite ReadyToRun image (the Image publish
+# profile, which scripts/bench.sh uses too): precompiled code from the first message on, including the generic code
+# that separate precompilation leaves to the JIT at every start. Measured with bench: 13% less time and 17% less CPU
+# for a 100k-event backlog, 8% less CPU over 1M, against a framework-dependent ReadyToRun build (see the profile).
+RUN dotnet publish src/StreamEnrich/StreamEnrich.csproj -p:PublishProfile=Image -r linux-x64 -o /app --nologo
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0-noble
+# runtime-deps: the OS libraries .NET needs, without a runtime of its own (the app brings its own).
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka1 librdkafka-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -22,5 +25,5 @@ COPY pipelines/ /pipelines/
 COPY schemas/ /schemas/
 # Exit code 0 after a graceful drain on SIGTERM; give it time to flush (compose: stop_grace_period).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["dotnet", "/app/streamenrich.dll"]
+ENTRYPOINT ["/app/streamenrich"]
 CMD ["run", "/pipelines/web-events.yaml"]

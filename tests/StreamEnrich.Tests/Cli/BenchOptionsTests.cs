@@ -31,6 +31,25 @@ public class BenchOptionsTests
     }
 
     [Fact]
+    public void BenchAndImage_PublishWithTheSameProfile()
+    {
+        // The bench measures the build the container image runs: both publish with the Image profile, which is
+        // self-contained and composite (the Dockerfile then needs a base without a runtime and starts the apphost).
+        var root = StreamEnrich.Tests.Stages.JsonSchemaStageTests.RepoRoot();
+        var dockerfile = File.ReadAllText(Path.Combine(root, "Dockerfile"));
+        var bench = File.ReadAllText(Path.Combine(root, "scripts", "bench.sh"));
+        var profile = System.Xml.Linq.XDocument.Load(Path.Combine(root, "src", "StreamEnrich", "Properties", "PublishProfiles", "Image.pubxml"));
+        string? Property(string name) => profile.Descendants(name).SingleOrDefault()?.Value;
+        Assert.Equal("true", Property("SelfContained"));
+        Assert.Equal("true", Property("PublishReadyToRun"));
+        Assert.Equal("true", Property("PublishReadyToRunComposite"));
+        Assert.Matches(@"RUN dotnet publish src/StreamEnrich/StreamEnrich\.csproj -p:PublishProfile=Image ", dockerfile);
+        Assert.Matches(@"dotnet publish src/StreamEnrich/StreamEnrich\.csproj -p:PublishProfile=Image ", bench);
+        Assert.Contains("FROM mcr.microsoft.com/dotnet/runtime-deps:", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("ENTRYPOINT [\"/app/streamenrich\"]", dockerfile, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ImageRuntimeSettings_AreTheDockerfilesEnvLines()
     {
         // The bench runs StreamEnrich as the container image does: the same runtime settings, no more and no fewer.
