@@ -30,6 +30,13 @@ internal sealed class LocalClickHouseServerOptions
     /// </summary>
     public bool RequireClientCertificate { get; init; }
 
+    /// <summary>
+    /// HTTPS only: the server speaks TLS 1.2 at most (its OpenSSL is given a configuration with <c>MaxProtocol = TLSv1.2</c>).
+    /// Under TLS 1.2 a server refuses a client certificate inside the handshake; under TLS 1.3 only after it, so the
+    /// client sees the two refusals differently.
+    /// </summary>
+    public bool MaxTls12 { get; init; }
+
     /// <summary>Users with a password (name → password), added to a private users file next to the built-in <c>default</c> user.</summary>
     public IReadOnlyDictionary<string, string> Users { get; init; } = new Dictionary<string, string>();
 }
@@ -77,6 +84,7 @@ internal sealed class LocalClickHouseServer : IDisposable
         _options = options ?? new LocalClickHouseServerOptions();
         if (_options.Https && _options.TlsHostNames.Count == 0) throw new ArgumentException("TlsHostNames must name at least one host.", nameof(options));
         if (_options.RequireClientCertificate && !_options.Https) throw new ArgumentException("RequireClientCertificate needs Https.", nameof(options));
+        if (_options.MaxTls12 && !_options.Https) throw new ArgumentException("MaxTls12 needs Https.", nameof(options));
         Executable = executable ?? FindExecutable() ?? throw new InvalidOperationException(
             "clickhouse-server was not found (looked in $STREAMENRICH_CLICKHOUSE_SERVER, /usr/bin, /usr/sbin, /usr/local/bin and PATH). " +
             "Install it with `apt-get install clickhouse-server`, or point STREAMENRICH_CLICKHOUSE_URL at a running server.");
@@ -95,6 +103,20 @@ internal sealed class LocalClickHouseServer : IDisposable
                 PrivateKeyFile = Path.Combine(tls, "server.key");
                 CaKeyFile = Path.Combine(tls, "ca.key");
                 WriteCertificates(_options.TlsHostNames, CaFile, CertificateFile, PrivateKeyFile, CaKeyFile);
+                if (_options.MaxTls12)
+                {
+                    OpenSslConfigFile = Path.Combine(tls, "openssl.cnf");
+                    File.WriteAllText(OpenSslConfigFile, """
+                        openssl_conf = streamenrich_test
+                        [streamenrich_test]
+                        ssl_conf = streamenrich_ssl
+                        [streamenrich_ssl]
+                        system_default = streamenrich_tls
+                        [streamenrich_tls]
+                        MaxProtocol = TLSv1.2
+
+                        """);
+                }
                 if (_options.RequireClientCertificate)
                 {
                     ClientCertificateFile = Path.Combine(tls, "client.crt");
@@ -149,6 +171,9 @@ internal sealed class LocalClickHouseServer : IDisposable
     /// </summary>
     public string? ClientCertificateFile { get; }
     public string? ClientKeyFile { get; }
+
+    /// <summary>With <see cref="LocalClickHouseServerOptions.MaxTls12"/>: the OpenSSL configuration the server process runs with.</summary>
+    public string? OpenSslConfigFile { get; }
 
     /// <summary>Whether the HTTPS listener demands a client certificate.</summary>
     public bool RequiresClientCertificate => _options.RequireClientCertificate;
@@ -222,6 +247,7 @@ internal sealed class LocalClickHouseServer : IDisposable
                 WorkingDirectory = Directory,
             };
             psi.ArgumentList.Add("--config-file=" + ConfigPath);
+            if (OpenSslConfigFile is not null) psi.Environment["OPENSSL_CONF"] = OpenSslConfigFile;
             var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
             p.OutputDataReceived += (_, e) => Remember(e.Data);
             p.ErrorDataReceived += (_, e) => Remember(e.Data);

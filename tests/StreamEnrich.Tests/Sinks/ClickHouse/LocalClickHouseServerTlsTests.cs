@@ -66,10 +66,20 @@ public sealed class LocalClickHouseServerTlsTests
     }
 
     [Fact]
+    public void Constructor_MaxTls12WithoutHttps_ThrowsBeforeMakingAnything()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "streamenrich-ch-test-" + Guid.NewGuid().ToString("N")[..8]);
+        var e = Assert.Throws<ArgumentException>(() => new LocalClickHouseServer(directory, options: new LocalClickHouseServerOptions { MaxTls12 = true }));
+        Assert.Contains("MaxTls12 needs Https", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(directory));
+    }
+
+    [Fact]
     public void Constructor_Https_AsksNoClientCertificate()
     {
         using var server = new LocalClickHouseServer(options: new LocalClickHouseServerOptions { Https = true });
         Assert.Contains("<verificationMode>none</verificationMode>", File.ReadAllText(server.ConfigPath), StringComparison.Ordinal);
         Assert.Null(server.ClientCertificateFile);
+        Assert.Null(server.OpenSslConfigFile); // TLS 1.3 allowed unless asked otherwise
     }
 }

@@ -8,7 +8,7 @@ namespace StreamEnrich.Tests.Sinks.ClickHouse;
 /// plus a second, unrelated CA for certificates the server must refuse. Always a local process:
 /// STREAMENRICH_CLICKHOUSE_URL does not apply. Setup queries go over plain HTTP.
 /// </summary>
-public sealed class MtlsClickHouseServerFixture : IAsyncLifetime
+public class MtlsClickHouseServerFixture : IAsyncLifetime
 {
     private LocalClickHouseServer? _server;
     private int _counter;
@@ -26,9 +26,12 @@ public sealed class MtlsClickHouseServerFixture : IAsyncLifetime
     public string OtherCaFile => Path.Combine(CertificateDirectory, "other-ca.pem");
     public string OtherCaKeyFile => Path.Combine(CertificateDirectory, "other-ca.key");
 
+    /// <summary>The server speaks TLS 1.2 at most (see <see cref="LocalClickHouseServerOptions.MaxTls12"/>).</summary>
+    protected virtual bool MaxTls12 => false;
+
     public async Task InitializeAsync()
     {
-        _server = new LocalClickHouseServer(options: new LocalClickHouseServerOptions { Https = true, RequireClientCertificate = true });
+        _server = new LocalClickHouseServer(options: new LocalClickHouseServerOptions { Https = true, RequireClientCertificate = true, MaxTls12 = MaxTls12 });
         Directory.CreateDirectory(CertificateDirectory);
         LocalClickHouseServer.WriteCertificates(["other.invalid"], OtherCaFile, Path.Combine(CertificateDirectory, "other-server.crt"),
             Path.Combine(CertificateDirectory, "other-server.key"), OtherCaKeyFile);
@@ -59,4 +62,10 @@ public sealed class MtlsClickHouseServerFixture : IAsyncLifetime
         _server = null;
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The same mutual-TLS server, speaking TLS 1.2 at most: it refuses a client certificate inside the handshake.</summary>
+public sealed class MtlsTls12ClickHouseServerFixture : MtlsClickHouseServerFixture
+{
+    protected override bool MaxTls12 => true;
 }
