@@ -188,6 +188,9 @@ internal static class BenchCommand
                 foreach (var g in allRuns.GroupBy(r => r.Name))
                 {
                     Console.WriteLine($"{g.Key}: fastest of {g.Count()} runs ({string.Join(", ", g.Select(r => r.Seconds.ToString("F2", CultureInfo.InvariantCulture)))} s; median {Median(g.Select(r => r.Seconds)):F2} s)");
+                    if (g.All(r => !double.IsNaN(r.StartupSeconds)))
+                        Console.WriteLine($"{g.Key}: start-up (process start to pipelines running, by its log) per run ({string.Join(", ", g.Select(r => $"{r.StartupSeconds:F2}/{r.StartupCpuSeconds:F2}"))} s wall/CPU); " +
+                            $"median {Median(g.Select(r => r.StartupSeconds)):F2} s wall, {Median(g.Select(r => r.StartupCpuSeconds)):F2} s CPU");
                     // CPU seconds vary much less than wall time on a shared VM: compare variants by these too.
                     if (g.All(r => r.Cpu.Count > 0))
                         Console.WriteLine($"{g.Key}: CPU seconds per run as {string.Join("/", g.First().Cpu.Select(c => c.Process))} ({string.Join(", ", g.Select(r => string.Join("/", r.Cpu.Select(c => c.Seconds.ToString("F2", CultureInfo.InvariantCulture)))))}); {g.First().Cpu[0].Process} median {Median(g.Select(r => r.Cpu[0].Seconds)):F2}, all processes median {Median(g.Select(r => r.Cpu.Sum(c => c.Seconds))):F2}" +
@@ -303,11 +306,15 @@ internal static class BenchCommand
         // When the consumer group handed out the partitions (the "assigned" log line): the broker's join delay is
         // reported apart from the rest, since the baseline (kcat -C) reads without a group.
         long assignedAt = 0;
+        // The process's own account of its start-up (the "Runtime, started:" line): wall and CPU seconds from its start
+        // until every pipeline was built and running, free of the machine's noise in processing and ClickHouse.
+        (double Wall, double Cpu)? startup = null;
         var run = StartSelf(["run", pipelineFile, "--status-interval", "1s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile),
             line =>
             {
                 if (Interlocked.Read(ref assignedAt) == 0 && line.Contains(": assigned ", StringComparison.Ordinal))
                     Interlocked.Exchange(ref assignedAt, Stopwatch.GetTimestamp());
+                if (startup is null && ParseStartup(line) is { } s) startup = s;
             });
         children.Add(run);
         // The measured process first; it counts from its own start (0 s of CPU before it).
@@ -388,6 +395,8 @@ internal static class BenchCommand
             // Less than one poll interval between the first and the last row seen means too few rows to tell.
             SteadySeconds = seconds - firstRowAt >= 0.2 ? seconds - firstRowAt : double.NaN,
             AssignedAfterSeconds = assignedSeconds,
+            StartupSeconds = startup?.Wall ?? double.NaN,
+            StartupCpuSeconds = startup?.Cpu ?? double.NaN,
             LogFile = logFile,
             RssTrail = rssTrail,
             Cpu = cpu,
@@ -445,6 +454,19 @@ internal static class BenchCommand
     /// <summary>How often the row count is checked (the end of a run is known to within this).</summary>
     private static readonly TimeSpan CountInterval = TimeSpan.FromMilliseconds(25);
 
+    private static readonly System.Text.RegularExpressions.Regex StartupLine =
+        new(@"Runtime, started: (\d+\.\d+) s since the process started, (\d+\.\d+) s CPU", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>The wall and CPU seconds of a <c>Runtime, started:</c> log line (see RuntimeStats); null for any other line.</summary>
+    internal static (double Wall, double Cpu)? ParseStartup(string line)
+    {
+        if (!line.Contains("Runtime, started: ", StringComparison.Ordinal)) return null;
+        var m = StartupLine.Match(line);
+        return m.Success
+            ? (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture))
+            : null;
+    }
+
     private static string Ms(double ms) => double.IsNaN(ms) ? "-" : ms >= 10_000 ? $"{ms / 1000:F1} s" : $"{ms:F0} ms";
 
     private sealed record Result(string Name, long Rows, double Seconds, long PeakRssBytes, double P50Ms, double P99Ms, int ExitCode)
@@ -454,6 +476,9 @@ internal static class BenchCommand
         public double SteadySeconds { get; init; } = double.NaN;
         /// <summary>From the process start to the consumer group's first assignment (process start-up plus the group join).</summary>
         public double AssignedAfterSeconds { get; init; } = double.NaN;
+        /// <summary>From the process start until its pipelines were running (its <c>Runtime, started:</c> log line), and the CPU used by then.</summary>
+        public double StartupSeconds { get; init; } = double.NaN;
+        public double StartupCpuSeconds { get; init; } = double.NaN;
         /// <summary>Rows per second from the first assignment to the last row queryable.</summary>
         public double RowsPerSecondAfterAssignment => double.IsNaN(AssignedAfterSeconds) ? double.NaN : Rows / (Seconds - AssignedAfterSeconds);
         public string Format { get; init; } = "";

@@ -31,6 +31,19 @@ public class BenchOptionsTests
     }
 
     [Fact]
+    public void ParseStartup_ReadsTheRuntimeStartedLineOfTheLog()
+    {
+        // The line as the run's log has it (RuntimeStats, logged by the host once the pipelines run).
+        var stats = new StreamEnrich.Pipeline.RuntimeStats(TimeSpan.FromMilliseconds(234), TimeSpan.FromMilliseconds(291), 313, TimeSpan.FromMilliseconds(89),
+            2, 2, 2, TimeSpan.FromMilliseconds(3), 15L << 20, 23L << 20);
+        var line = $"2026-12-07T14:07:20.550Z info: StreamEnrich.Host[668226505] Runtime, started: {stats}";
+
+        Assert.Equal((0.23, 0.29), BenchCommand.ParseStartup(line));
+        Assert.Null(BenchCommand.ParseStartup(line.Replace("started", "stopping", StringComparison.Ordinal)));
+        Assert.Null(BenchCommand.ParseStartup("2026-12-07T14:07:20.550Z info: StreamEnrich.Host[1] Running 1 pipeline(s): web-events"));
+    }
+
+    [Fact]
     public void BenchAndImage_PublishWithTheSameProfile()
     {
         // The bench measures the build the container image runs: both publish with the Image profile, which is
