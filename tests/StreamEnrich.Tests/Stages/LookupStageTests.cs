@@ -427,6 +427,9 @@ public sealed class LookupStageTests : IDisposable
     [Theory]
     [InlineData("code,name,region\nDE,Germany\n", 2, "expected 3 fields as in the header, found 2")]
     [InlineData("code,name,region\nDE,a,b\nAT,c,d\nDE,e,f\n", 4, "duplicate key 'DE' (first at line 2)")]
+    // integer keys (indexed as numbers only): dense ids, and keys too far apart for direct indexing
+    [InlineData("code,name,region\n1,a,b\n2,c,d\n\n1,e,f\n", 5, "duplicate key '1' (first at line 2)")]
+    [InlineData("code,name,region\n-5,a,b\n9000000000000,c,d\n-5,e,f\n7,g,h\n", 4, "duplicate key '-5' (first at line 2)")]
     [InlineData("id,name,region\nDE,a,b\n", 1, "key column 'code' is not in the header (columns: id, name, region)")]
     [InlineData("code,name\nDE,a\n", 1, "column 'region' is not in the header (columns: code, name)")]
     [InlineData("code,name,region\n\"DE,a,b\n", 2, "unterminated quoted field (a field opened with \" is never closed)")]

@@ -10,10 +10,11 @@ namespace StreamEnrich.Stages.Lookup;
 /// An immutable keyed table loaded from a file. Each distinct value is stored once (strings as UTF-8, so the sink
 /// copies them without transcoding), and a row is the ids of its values, one per configured column, stored flat
 /// (row r is <c>cells[r * columns .. (r + 1) * columns]</c>): 4 bytes a cell instead of a whole value, so a large table
-/// stays in the CPU caches. Keys are matched as text (their UTF-8 bytes, so a UTF-8 record value needs no string); keys
-/// that are canonical integers (<c>42</c>, not <c>042</c>) are also indexed as numbers, directly by key when the keys are
-/// dense (ids 1..N), else in an open-addressing table, so an integer field finds its row with one or two memory reads and
-/// no allocation.
+/// stays in the CPU caches. Keys that are canonical integers (<c>42</c>, not <c>042</c>) are indexed as numbers only,
+/// directly by key when the keys are dense (ids 1..N), else in an open-addressing table, so an integer field finds its
+/// row with one or two memory reads and no allocation; a text that is a canonical integer is looked up there too, so
+/// <c>"42"</c> and <c>42</c> are the same key. Other keys are matched as text (their UTF-8 bytes, so a UTF-8 record value
+/// needs no string). A table keyed by ids (the usual case) then keeps no text index at all: it loads about twice as fast.
 /// </summary>
 internal sealed class LookupTable
 {
@@ -23,16 +24,18 @@ internal sealed class LookupTable
     private readonly Value[] _distinct;
     private readonly int _columns;
 
-    private LookupTable(Utf8KeyIndex byText, IntIndex byLong, int[] cells, Value[] distinct, int columns)
+    private LookupTable(Utf8KeyIndex byText, IntIndex byLong, int[] cells, Value[] distinct, int columns, int count)
     {
         _byText = byText;
         _byLong = byLong;
         _cells = cells;
         _distinct = distinct;
         _columns = columns;
+        Count = count;
     }
 
-    public int Count => _byText.Count;
+    /// <summary>The number of rows (keys).</summary>
+    public int Count { get; }
 
     /// <summary>The value of configured column <paramref name="column"/> in row <paramref name="row"/> (from <see cref="Find"/>).</summary>
     public Value Cell(int row, int column) => _distinct[_cells[row * _columns + column]];
@@ -45,7 +48,7 @@ internal sealed class LookupTable
             case ValueKind.Int:
                 return _byLong.Find(key.AsInt);
             case ValueKind.String:
-                return key.IsUtf8 ? _byText.Find(key.RawBytes) : _byText.Find(key.AsString.AsSpan());
+                return key.IsUtf8 ? FindText(key.RawBytes) : FindText(key.AsString.AsSpan());
             case ValueKind.Float when Math.Floor(key.AsFloat) == key.AsFloat && Math.Abs(key.AsFloat) < 9e18:
                 return _byLong.Find((long)key.AsFloat);
             case ValueKind.Null or ValueKind.Missing:
@@ -53,8 +56,18 @@ internal sealed class LookupTable
             case ValueKind.Bool:
                 return _byText.Find(key.AsBool ? "true"u8 : "false"u8);
             default:
-                return _byText.Find(key.ToString().AsSpan());
+                return FindText(key.ToString().AsSpan());
         }
+    }
+
+    /// <summary>The row of a text key: a canonical integer is a number key (see the class).</summary>
+    private int FindText(ReadOnlySpan<byte> utf8) =>
+        TryParseCanonicalInteger(utf8, out var number) ? _byLong.Find(number) : _byText.Find(utf8);
+
+    private int FindText(ReadOnlySpan<char> text)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        return FindText(Utf8KeyIndex.ToUtf8(text, buffer));
     }
 
     /// <summary>
@@ -70,6 +83,7 @@ internal sealed class LookupTable
         private readonly long _min;
 
         /// <summary>Indexes <c>keys[i] → rows[i]</c> for the first <paramref name="count"/> entries.</summary>
+        /// <exception cref="DuplicateKeyException">A key is there twice (the first two rows that hold it).</exception>
         public IntIndex(long[] keys, int[] rows, int count)
         {
             if (count > 0)
@@ -86,7 +100,12 @@ internal sealed class LookupTable
                 {
                     _min = min;
                     _direct = new int[(int)span + 1];
-                    for (var k = 0; k < count; k++) _direct[keys[k] - min] = rows[k] + 1;
+                    for (var k = 0; k < count; k++)
+                    {
+                        ref var cell = ref _direct[keys[k] - min];
+                        if (cell != 0) throw new DuplicateKeyException(keys[k], cell - 1, rows[k]);
+                        cell = rows[k] + 1;
+                    }
                     return;
                 }
             }
@@ -97,7 +116,11 @@ internal sealed class LookupTable
             for (var k = 0; k < count; k++)
             {
                 var i = Slot(keys[k]);
-                while (_slots[i].RowPlusOne != 0) i = (i + 1) & _mask;
+                while (_slots[i].RowPlusOne != 0)
+                {
+                    if (_slots[i].Key == keys[k]) throw new DuplicateKeyException(keys[k], _slots[i].RowPlusOne - 1, rows[k]);
+                    i = (i + 1) & _mask;
+                }
                 _slots[i] = (keys[k], rows[k] + 1);
             }
         }
@@ -121,6 +144,14 @@ internal sealed class LookupTable
                 i = (i + 1) & _mask;
             }
         }
+    }
+
+    /// <summary>An integer key found twice while indexing: the rows of its first and its second occurrence.</summary>
+    private sealed class DuplicateKeyException(long key, int firstRow, int secondRow) : Exception($"duplicate key {key}")
+    {
+        public long Key { get; } = key;
+        public int FirstRow { get; } = firstRow;
+        public int SecondRow { get; } = secondRow;
     }
 
     /// <summary>
@@ -273,7 +304,9 @@ internal sealed class LookupTable
         private readonly string _path;
         private readonly IReadOnlyList<string> _columns;
         private readonly IReadOnlyList<CastTarget?> _types;
-        private readonly Utf8KeyIndex _keys = new(1024);
+        /// <summary>Keys that are not canonical integers (those are in <see cref="_intKeys"/>).</summary>
+        private readonly Utf8KeyIndex _keys = new(16);
+        private int _rows;
         private readonly Utf8KeyIndex _texts = new(64);
         /// <summary>Distinct numbers, booleans and nulls (typed columns only); texts are in <see cref="_texts"/>.</summary>
         private readonly Dictionary<Value, int> _ids = new(SameValue.Instance);
@@ -298,17 +331,14 @@ internal sealed class LookupTable
             _types = types;
         }
 
-        /// <summary>Starts row <c>Count</c> under <paramref name="key"/>; its cells follow.</summary>
+        /// <summary>Starts row <c>_rows</c> under <paramref name="key"/>; its cells follow. A key that is a canonical
+        /// integer goes to the number index only (its duplicates are found when that is built, see <see cref="Build"/>).</summary>
         public void Add(ReadOnlySpan<char> key, int line)
         {
             if (key.IsEmpty) throw new LookupLoadException(_path, line, "empty key");
             Span<byte> buffer = stackalloc byte[256];
             var utf8 = Utf8KeyIndex.ToUtf8(key, buffer);
-            var row = _keys.Count;
-            if (!_keys.TryAdd(utf8, row, out var first, out _))
-                throw new LookupLoadException(_path, line, $"duplicate key '{key}' (first at line {_lines[first]})");
-            if (row == _lines.Length) Array.Resize(ref _lines, row * 2);
-            _lines[row] = line;
+            var row = _rows;
             if (TryParseCanonicalInteger(utf8, out var l))
             {
                 if (_intCount == _intKeys.Length)
@@ -319,6 +349,11 @@ internal sealed class LookupTable
                 _intKeys[_intCount] = l;
                 _intRows[_intCount++] = row;
             }
+            else if (!_keys.TryAdd(utf8, row, out var first, out _))
+                throw new LookupLoadException(_path, line, $"duplicate key '{key}' (first at line {_lines[first]})");
+            if (row == _lines.Length) Array.Resize(ref _lines, row * 2);
+            _lines[row] = line;
+            _rows++;
         }
 
         /// <summary>The next cell of the current row, column <paramref name="column"/>, from CSV: text, or its column's
@@ -394,7 +429,16 @@ internal sealed class LookupTable
                 var e = _distinctText[i];
                 distinct[i] = e < 0 ? _distinct[i] : Value.FromUtf8(bytes, _texts.KeyStart(e), _texts.KeyLength(e));
             }
-            return new LookupTable(_keys, new IntIndex(_intKeys, _intRows, _intCount), _cells.AsSpan(0, _cellCount).ToArray(), distinct, _columns.Count);
+            IntIndex numbers;
+            try
+            {
+                numbers = new IntIndex(_intKeys, _intRows, _intCount);
+            }
+            catch (DuplicateKeyException d)
+            {
+                throw new LookupLoadException(_path, _lines[d.SecondRow], $"duplicate key '{d.Key.ToString(CultureInfo.InvariantCulture)}' (first at line {_lines[d.FirstRow]})");
+            }
+            return new LookupTable(_keys, numbers, _cells.AsSpan(0, _cellCount).ToArray(), distinct, _columns.Count, _rows);
         }
     }
 }
