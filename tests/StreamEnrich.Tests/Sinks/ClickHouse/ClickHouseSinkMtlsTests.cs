@@ -4,16 +4,14 @@ using StreamEnrich.Sinks.ClickHouse;
 
 namespace StreamEnrich.Tests.Sinks.ClickHouse;
 
-/// <summary>Mutual TLS: the sink against a real ClickHouse whose https_port demands a client certificate from its CA.</summary>
-public sealed class ClickHouseSinkMtlsTests(MtlsClickHouseServerFixture server) : IClassFixture<MtlsClickHouseServerFixture>
+/// <summary>
+/// Mutual TLS: the sink against a real ClickHouse whose https_port demands a client certificate from its CA (TLS 1.3,
+/// where the server judges the certificate after the handshake). The refusals are in <see cref="MtlsRefusalTests{TFixture}"/>,
+/// run against this server and against one that speaks TLS 1.2 at most.
+/// </summary>
+public sealed class ClickHouseSinkMtlsTests(MtlsClickHouseServerFixture server)
+    : MtlsRefusalTests<MtlsClickHouseServerFixture>(server), IClassFixture<MtlsClickHouseServerFixture>
 {
-    private ClickHouseSinkOptions Options(string table, Action<ClickHouseSinkOptions>? configure = null) =>
-        ClickHouseSinkIntegrationTests.Options(server.HttpsUrl, table, o =>
-        {
-            o.MaxRetries = 0;
-            o.TlsCaFile = server.CaFile;
-            configure?.Invoke(o);
-        });
 
     private static Records.Record Row(RecordLayout layout, int id, string name) => ClickHouseSinkIntegrationTests.Row(layout, id, name);
 
@@ -23,8 +21,8 @@ public sealed class ClickHouseSinkMtlsTests(MtlsClickHouseServerFixture server) 
     [InlineData(nameof(TestKeyFormat.RsaPkcs1), false)]
     public async Task InsertAsync_ClientCertificateFromTheServersCa_RowsAreQueryable(string keyFormat, bool gzip)
     {
-        var table = await server.CreateUniqueTableAsync("id UInt32, name String");
-        var (cert, key) = server.ClientCertificate(Enum.Parse<TestKeyFormat>(keyFormat));
+        var table = await Server.CreateUniqueTableAsync("id UInt32, name String");
+        var (cert, key) = Server.ClientCertificate(Enum.Parse<TestKeyFormat>(keyFormat));
         var logger = new ListLogger();
         var (sink, layout) = await ClickHouseSinkIntegrationTests.PrepareAsync(Options(table, o =>
         {
@@ -38,60 +36,8 @@ public sealed class ClickHouseSinkMtlsTests(MtlsClickHouseServerFixture server) 
             Assert.Equal(2, result.RowsInserted);
         }
 
-        Assert.Equal("1\tmutual\n2\ttls\n", await server.QueryAsync($"SELECT id, name FROM default.{table} ORDER BY id"));
+        Assert.Equal("1\tmutual\n2\ttls\n", await Server.QueryAsync($"SELECT id, name FROM default.{table} ORDER BY id"));
         Assert.Empty(logger.Warnings);
-    }
-
-    [Fact]
-    public async Task PrepareAsync_NoClientCertificate_FailsNamingTheCertificateOptions()
-    {
-        using var sink = new ClickHouseSink(Options("whatever"), new ListLogger(), TimeProvider.System);
-
-        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.PrepareAsync(CancellationToken.None));
-
-        Assert.Contains($"ClickHouse at {server.HttpsUrl} requires a TLS client certificate (mutual TLS) and closed the connection because none was sent",
-            e.Message, StringComparison.Ordinal);
-        Assert.Contains("Set sink.tls_cert_file and sink.tls_key_file", e.Message, StringComparison.Ordinal);
-        var transport = Assert.IsType<ClickHouseTransportException>(e.InnerException);
-        Assert.True(transport.IsPermanent);
-    }
-
-    [Fact]
-    public async Task InsertAsync_NoClientCertificateWithEndlessRetries_FailsAtOnceInsteadOfRetrying()
-    {
-        // The server refuses every connection without a certificate until the configuration changes: retrying forever
-        // (the default) would only hide that behind warnings while the consumer stays paused.
-        var table = await server.CreateUniqueTableAsync("id UInt32, name String");
-
-        var e = await ClickHouseSinkIntegrationTests.InsertFailingAtOnceAsync(Options(table));
-
-        Assert.Contains("requires a TLS client certificate", e.Message, StringComparison.Ordinal);
-        Assert.Equal("0\n", await server.QueryAsync($"SELECT count() FROM default.{table}"));
-    }
-
-    [Fact]
-    public async Task PrepareAsync_ClientCertificateFromAnotherCa_FailsNamingTheCertificateAndTheOptions()
-    {
-        var (cert, key) = server.UntrustedClientCertificate();
-        using var sink = new ClickHouseSink(Options("whatever", o => { o.TlsCertFile = cert; o.TlsKeyFile = key; }), new ListLogger(), TimeProvider.System);
-
-        var e = await Assert.ThrowsAsync<ClickHouseSinkException>(() => sink.PrepareAsync(CancellationToken.None));
-
-        Assert.Contains($"ClickHouse at {server.HttpsUrl} refused the TLS client certificate in sink.tls_cert_file '{cert}'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("issued by 'CN=StreamEnrich test CA", e.Message, StringComparison.Ordinal);
-        Assert.Contains("Set sink.tls_cert_file and sink.tls_key_file to a certificate and key issued by a CA the server trusts", e.Message, StringComparison.Ordinal);
-        Assert.True(Assert.IsType<ClickHouseTransportException>(e.InnerException).IsPermanent);
-    }
-
-    [Fact]
-    public async Task InsertAsync_ClientCertificateFromAnotherCaWithEndlessRetries_FailsAtOnce()
-    {
-        var table = await server.CreateUniqueTableAsync("id UInt32, name String");
-        var (cert, key) = server.UntrustedClientCertificate();
-
-        var e = await ClickHouseSinkIntegrationTests.InsertFailingAtOnceAsync(Options(table, o => { o.TlsCertFile = cert; o.TlsKeyFile = key; }));
-
-        Assert.Contains("refused the TLS client certificate in sink.tls_cert_file", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
