@@ -383,10 +383,12 @@ internal static class BenchCommand
         var assignedSeconds = Interlocked.Read(ref assignedAt) is var a and > 0 ? (a - started) / (double)Stopwatch.Frequency : double.NaN;
         (_, var finalHwm) = ReadRss(run.Id);
         peakRss = Math.Max(peakRss, finalHwm);
+        var stopping = Stopwatch.GetTimestamp();
         var exit = await StopAsync(run, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var stopSeconds = Stopwatch.GetElapsedTime(stopping).TotalSeconds;
         var exact = await ch.QueryAsync("SELECT count(), uniqExact(kafka_partition, kafka_offset) FROM web_events FORMAT TabSeparated").ConfigureAwait(false);
         latencies.Sort();
-        Console.WriteLine($"bench: {name} done: {exact.Replace('\t', ' ')} (count, distinct offsets); exit code {exit}");
+        Console.WriteLine($"bench: {name} done: {exact.Replace('\t', ' ')} (count, distinct offsets); exit code {exit}, {stopSeconds:F2} s after SIGTERM (drain, commit, close)");
         var rssTrail = string.Join(" ", rssSamples.Where((_, i) => i % Math.Max(1, rssSamples.Count / 12) == 0).Select(s => $"{s.Seconds:F0}s:{s.Rss / 1048576}MB"));
         return new Result(name, expectedRows, seconds, peakRss, Percentile(latencies, 0.5), Percentile(latencies, 0.99), exit)
         {

@@ -182,8 +182,12 @@ internal sealed partial class PipelineRunner
         if (abort.IsCancellationRequested)
             throw new OperationCanceledException($"Pipeline '{Name}' was aborted before it drained; unfinished messages were not committed and will be consumed again.");
 
-        await _source.CloseAsync(CancellationToken.None).ConfigureAwait(false);
-        if (_failed != null) await _failed.DisposeAsync().ConfigureAwait(false);
+        // The final commit and the consumer's close, and meanwhile the dead-letter producer's: every dead letter was
+        // acknowledged before its offset counted as finished, so nothing waits on it (each librdkafka client takes tens
+        // to hundreds of milliseconds to close).
+        // Both are waited for; a failure of the consumer's close is the one reported if both fail.
+        var closeDeadLetters = _failed is { } deadLetters ? Task.Run(async () => await deadLetters.DisposeAsync().ConfigureAwait(false)) : Task.CompletedTask;
+        await Task.WhenAll(_source.CloseAsync(CancellationToken.None), closeDeadLetters).ConfigureAwait(false);
         LogDrained(Metrics.Take());
     }
 

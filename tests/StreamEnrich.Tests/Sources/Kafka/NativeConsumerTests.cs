@@ -175,6 +175,30 @@ public sealed class NativeConsumerTests(KafkaFixture kafka)
         }
     }
 
+    [Theory]
+    [InlineData(1)]  // rd_kafka_consumer_poll (the drain's loop)
+    [InlineData(64)] // rd_kafka_consume_batch_queue
+    public async Task Wake_ReturnsAConsumeWaitingOnAnotherThreadAtOnce(int max)
+    {
+        // A consumer with nothing to read (no subscription) waits out the whole timeout unless woken.
+        using var consumer = NativeConsumer.Create(Config(KafkaFixture.UniqueName("g")), new Events());
+        var waiting = Task.Factory.StartNew(() =>
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var n = consumer.Consume(20_000, max);
+            consumer.ReleaseBatch();
+            return (n, sw.Elapsed);
+        }, TaskCreationOptions.LongRunning);
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted, "Consume returned before it was woken");
+
+        consumer.Wake();
+
+        var (count, took) = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, count);
+        Assert.True(took < TimeSpan.FromSeconds(5), $"Consume returned after {took} (timeout 20 s)");
+    }
+
     [Fact]
     public void Create_UnknownProperty_ThrowsNamingIt()
     {

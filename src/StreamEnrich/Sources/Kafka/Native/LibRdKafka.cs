@@ -107,6 +107,7 @@ internal static unsafe partial class LibRdKafka
     [LibraryImport(Lib)] internal static partial int rd_kafka_set_log_queue(nint rk, nint rkqu);
     [LibraryImport(Lib)] internal static partial nint rd_kafka_queue_get_consumer(nint rk);
     [LibraryImport(Lib)] internal static partial void rd_kafka_queue_destroy(nint rkqu);
+    [LibraryImport(Lib)] internal static partial void rd_kafka_queue_yield(nint rkqu);
     [LibraryImport(Lib)] internal static partial byte* rd_kafka_err2str(int err);
     [LibraryImport(Lib)] internal static partial int rd_kafka_fatal_error(nint rk, byte* errstr, nuint errstrSize);
 

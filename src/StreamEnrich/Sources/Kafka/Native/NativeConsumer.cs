@@ -493,6 +493,16 @@ internal sealed unsafe class NativeConsumer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes a <see cref="Consume"/> waiting on another thread return now (or the next one, if none is waiting), so
+    /// that a poll loop told to stop does not first sit out its timeout. Safe from any thread while the consumer is open.
+    /// </summary>
+    public void Wake()
+    {
+        using var lease = Enter();
+        rd_kafka_queue_yield(_handle.Queue);
+    }
+
     /// <summary>Messages and events waiting in the consumer queue (librdkafka's prefetch, not yet consumed).</summary>
     public long QueuedMessages()
     {
