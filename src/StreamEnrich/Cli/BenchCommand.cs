@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -308,13 +309,14 @@ internal static class BenchCommand
         long assignedAt = 0;
         // The process's own account of its start-up (the "Runtime, started:" line): wall and CPU seconds from its start
         // until every pipeline was built and running, free of the machine's noise in processing and ClickHouse.
-        (double Wall, double Cpu)? startup = null;
+        // (Set on the thread that reads the process's output: one reference, published once.)
+        StrongBox<(double Wall, double Cpu)>? startup = null;
         var run = StartSelf(["run", pipelineFile, "--status-interval", "1s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile),
             line =>
             {
                 if (Interlocked.Read(ref assignedAt) == 0 && line.Contains(": assigned ", StringComparison.Ordinal))
                     Interlocked.Exchange(ref assignedAt, Stopwatch.GetTimestamp());
-                if (startup is null && ParseStartup(line) is { } s) startup = s;
+                if (Volatile.Read(ref startup) is null && ParseStartup(line) is { } s) Interlocked.CompareExchange(ref startup, new(s), null);
             });
         children.Add(run);
         // The measured process first; it counts from its own start (0 s of CPU before it).
@@ -397,8 +399,8 @@ internal static class BenchCommand
             // Less than one poll interval between the first and the last row seen means too few rows to tell.
             SteadySeconds = seconds - firstRowAt >= 0.2 ? seconds - firstRowAt : double.NaN,
             AssignedAfterSeconds = assignedSeconds,
-            StartupSeconds = startup?.Wall ?? double.NaN,
-            StartupCpuSeconds = startup?.Cpu ?? double.NaN,
+            StartupSeconds = Volatile.Read(ref startup)?.Value.Wall ?? double.NaN,
+            StartupCpuSeconds = Volatile.Read(ref startup)?.Value.Cpu ?? double.NaN,
             LogFile = logFile,
             RssTrail = rssTrail,
             Cpu = cpu,

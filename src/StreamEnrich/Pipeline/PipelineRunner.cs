@@ -186,7 +186,7 @@ internal sealed partial class PipelineRunner
         // acknowledged before its offset counted as finished, so nothing waits on it (each librdkafka client takes tens
         // to hundreds of milliseconds to close).
         // Both are waited for; a failure of the consumer's close is the one reported if both fail.
-        var closeDeadLetters = _failed is { } deadLetters ? Task.Run(async () => await deadLetters.DisposeAsync().ConfigureAwait(false)) : Task.CompletedTask;
+        var closeDeadLetters = _failed is { } deadLetters ? Task.Run(() => deadLetters.DisposeAsync().AsTask()) : Task.CompletedTask;
         await Task.WhenAll(_source.CloseAsync(CancellationToken.None), closeDeadLetters).ConfigureAwait(false);
         LogDrained(Metrics.Take());
     }

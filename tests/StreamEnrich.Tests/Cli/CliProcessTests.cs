@@ -63,13 +63,17 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
         }
     }
 
+    /// <summary>Produces <c>{"id": first}</c> .. <c>{"id": first + count - 1}</c> over the topic's 2 partitions.</summary>
+    private void ProduceIds(string topic, int count, int first = 0) =>
+        kafka.Produce(topic, 2, count, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{first + i}}}") });
+
     [Fact]
     public async Task Run_Sigterm_DrainsCommitsAndExitsZero()
     {
         var topic = kafka.CreateTopic(2, "sigterm");
         var table = await clickhouse.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
         const int n = 5000;
-        kafka.Produce(topic, 2, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
+        ProduceIds(topic, n);
         var group = KafkaFixture.UniqueName("g");
         await InTempDirAsync(async dir =>
         {
@@ -83,7 +87,7 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
             using var p = Start(dir, stdout, stderr, "run", "p.yaml", "--status-interval", "1s");
             // Rows arrive; then, with a batch still filling (max_wait 5 s), SIGTERM must flush it, commit, and exit 0.
             await WaitForRowsAsync(clickhouse, table, 1, p, stderr);
-            kafka.Produce(topic, 2, 100, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{n + i}}}") });
+            ProduceIds(topic, 100, first: n);
             await Task.Delay(1000);
             var sent = Kill(p.Id, 15);
             Assert.True(sent == 0, $"kill({p.Id}, SIGTERM) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
@@ -107,7 +111,7 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
         var topic = kafka.CreateTopic(2, "sigterm-down");
         var table = await dedicated.CreateUniqueTableAsync("id UInt32, kafka_partition UInt16, kafka_offset UInt64", "MergeTree ORDER BY id");
         const int n = 1000;
-        kafka.Produce(topic, 2, n, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{i}}}") });
+        ProduceIds(topic, n);
         var group = KafkaFixture.UniqueName("g");
         await InTempDirAsync(async dir =>
         {
@@ -124,7 +128,7 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
             await WaitForRowsAsync(dedicated, table, n, p, stderr);
 
             await dedicated.StopAsync();
-            kafka.Produce(topic, 2, 100, i => new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes($"{{\"id\":{n + i}}}") });
+            ProduceIds(topic, 100, first: n);
             var sw = Stopwatch.StartNew();
             while (!Logged(stdout, "Retrying in") && sw.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
             Assert.True(Logged(stdout, "Retrying in"), "the insert did not fail while ClickHouse was down: " + stdout);

@@ -37,10 +37,11 @@ public class Utf8KeyIndexTests
             else Assert.Equal(key, Encoding.UTF8.GetString(index.Bytes, index.KeyStart(entry), index.KeyLength(entry)));
         }
         Assert.Equal(reference.Count, index.Count);
+        Span<byte> buffer = stackalloc byte[256];
         foreach (var (key, value) in reference)
         {
             Assert.Equal(value, index.Find(Encoding.UTF8.GetBytes(key)));
-            Assert.Equal(value, index.Find(key.AsSpan()));
+            Assert.Equal(value, index.Find(Utf8KeyIndex.ToUtf8(key, buffer))); // as a lookup converts a UTF-16 value
         }
         for (var i = 0; i < 5_000; i++)
         {
@@ -55,8 +56,9 @@ public class Utf8KeyIndexTests
         var index = new Utf8KeyIndex();
         string[] keys = ["", "a", "a\0", "aaaaaaaa", "aaaaaaaab", "aaaaaaaa\0", "1", "01", "10"];
         for (var i = 0; i < keys.Length; i++) Assert.True(index.TryAdd(Encoding.UTF8.GetBytes(keys[i]), i, out _, out _), keys[i]);
-        for (var i = 0; i < keys.Length; i++) Assert.Equal(i, index.Find(keys[i].AsSpan()));
-        Assert.Equal(-1, index.Find("aaaaaaa".AsSpan()));
+        Span<byte> buffer = stackalloc byte[256];
+        for (var i = 0; i < keys.Length; i++) Assert.Equal(i, index.Find(Utf8KeyIndex.ToUtf8(keys[i], buffer)));
+        Assert.Equal(-1, index.Find("aaaaaaa"u8));
     }
 
     [Theory]

@@ -58,14 +58,6 @@ internal sealed class Utf8KeyIndex
         return entry < 0 ? -1 : _values[entry];
     }
 
-    /// <summary>The value of a key given as UTF-16 text, or -1.</summary>
-    public int Find(ReadOnlySpan<char> key)
-    {
-        Span<byte> stack = stackalloc byte[256];
-        var utf8 = ToUtf8(key, stack);
-        return Find(utf8);
-    }
-
     /// <summary>Adds <paramref name="key"/> with <paramref name="value"/>, or, if it is already there, returns false and
     /// its value in <paramref name="existing"/>. Returns the key's entry number (insertion order) in <paramref name="entry"/>.</summary>
     public bool TryAdd(ReadOnlySpan<byte> key, int value, out int existing, out int entry)
