@@ -232,13 +232,10 @@ internal static class BenchCommand
             }
             if (outFile != null)
             {
-                await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new
-                {
-                    messages, partitions, users, format, clickhouse = chVersion, cores = Environment.ProcessorCount,
-                    runs = results.Select(r => new { result = r, steadyRowsPerSecond = r.Rows / r.SteadySeconds }),
-                    allRuns = allRuns.Select(r => new { r.Name, r.Seconds, r.PeakRssBytes, r.CpuSeconds }),
-                    baseline,
-                }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals })).ConfigureAwait(false);
+                await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new BenchReport(messages, partitions, users, format, chVersion, Environment.ProcessorCount,
+                    [.. results.Select(r => new BenchRunReport(r, r.Rows / r.SteadySeconds))],
+                    [.. allRuns.Select(r => new BenchRunTime(r.Name, r.Seconds, r.PeakRssBytes, r.CpuSeconds))],
+                    baseline), BenchJson.Default.BenchReport)).ConfigureAwait(false);
             }
             return exit == 0 ? 0 : 1;
         }
@@ -473,7 +470,7 @@ internal static class BenchCommand
 
     private static string Ms(double ms) => double.IsNaN(ms) ? "-" : ms >= 10_000 ? $"{ms / 1000:F1} s" : $"{ms:F0} ms";
 
-    private sealed record Result(string Name, long Rows, double Seconds, long PeakRssBytes, double P50Ms, double P99Ms, int ExitCode)
+    internal sealed record Result(string Name, long Rows, double Seconds, long PeakRssBytes, double P50Ms, double P99Ms, int ExitCode)
     {
         public double RowsPerSecond => Rows / Seconds;
         /// <summary>From the first row queryable to the last (excludes process start and the consumer group join).</summary>
@@ -670,7 +667,7 @@ internal static class BenchCommand
         }
         else if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
-            psi.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "streamenrich.dll")); // the JIT build, run as `dotnet streamenrich.dll`
         }
         foreach (var a in args) psi.ArgumentList.Add(a);
         // scripts/bench.sh turns tiered compilation off for the bench process itself (see there); the processes it starts
@@ -786,3 +783,17 @@ internal sealed class CpuMeter(params (string Name, int Pid)[] processes)
     // sysconf(_SC_CLK_TCK) is 100 on every Linux architecture .NET runs on.
     private const int ClockTicks = 100;
 }
+
+/// <summary>What <c>bench --out FILE</c> writes.</summary>
+internal sealed record BenchReport(int Messages, int Partitions, int Users, string Format, string Clickhouse, int Cores,
+    List<BenchRunReport> Runs, List<BenchRunTime> AllRuns, BenchCommand.Result? Baseline);
+
+internal sealed record BenchRunReport(BenchCommand.Result Result, double SteadyRowsPerSecond);
+
+internal sealed record BenchRunTime(string Name, double Seconds, long PeakRssBytes, Dictionary<string, double> CpuSeconds);
+
+/// <summary>The bench report's JSON, generated at build time (see <see cref="StreamEnrichJson"/>); NaN (a value not measured) is written as "NaN".</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase,
+    NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(BenchReport))]
+internal sealed partial class BenchJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -10,7 +10,6 @@ namespace StreamEnrich.Cli;
 internal static class Commands
 {
     /// <summary>JSON for people reading a terminal: quotes and non-ASCII text as they are, not as \u escapes.</summary>
-    private static readonly JsonSerializerOptions ReadableJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Loads pipeline files or folders; prints every error; null when there were errors.</summary>
     private static List<LoadedPipeline>? Load(IReadOnlyList<string> paths, StageRegistry registry, out List<ConfigError> errors)
@@ -127,7 +126,7 @@ internal static class Commands
                 stdout.Write(bytes);
             }
             foreach (var d in result.DeadLetters)
-                Console.Error.WriteLine(JsonSerializer.Serialize(new { dead_letter = new { message = d.Index + 1, stage = d.Stage, reason = d.Reason } }, ReadableJson));
+                Console.Error.WriteLine(JsonText.ToString(new Dictionary<string, object> { ["dead_letter"] = new Dictionary<string, object> { ["message"] = d.Index + 1, ["stage"] = d.Stage, ["reason"] = d.Reason } }, JsonText.Readable));
             Console.Error.WriteLine($"{messages.Count} message(s): {result.Rows.Count} row(s) would be inserted, {result.Filtered} filtered out, {result.DeadLetters.Count} dead-lettered.");
             return 0;
         }

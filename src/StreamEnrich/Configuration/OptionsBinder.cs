@@ -43,6 +43,7 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
 
     // ---- dispatch -------------------------------------------------------------------------------------------
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = AotNotes.OptionsClassesKept)]
     private object? BindValue(ConfigNode node, Type type, Scope scope, bool byteSize, bool allowsNull, out bool ok)
     {
         ok = true;
@@ -302,6 +303,7 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
             : null;
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = AotNotes.OptionsClassesKept)]
     private IList? BindList(ConfigNode node, Type elementType, Scope scope, out bool ok)
     {
         ok = true;
@@ -338,6 +340,7 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
         return list;
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = AotNotes.OptionsClassesKept)]
     private IDictionary? BindDictionary(ConfigNode node, Type valueType, Scope scope, out bool ok)
     {
         ok = true;
@@ -376,6 +379,7 @@ internal sealed class OptionsBinder(StageRegistry? registry, List<ConfigError> e
 
     // ---- options classes ------------------------------------------------------------------------------------
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2067", Justification = AotNotes.OptionsClassesKept)]
     private object BindObject(ConfigMapping mapping, Type type, Scope scope, IReadOnlySet<string>? reserved)
     {
         var meta = OptionsMetadata.For(type);

@@ -30,11 +30,13 @@ internal sealed class OptionsMetadata
     public static OptionsMetadata For(Type type) => Cache.GetOrAdd(type, Build);
 
     /// <summary>A class the binder fills from a mapping (as opposed to a scalar, list or dictionary).</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = AotNotes.OptionsClassesKept)]
     public static bool IsOptionsClass(Type type) =>
         type.IsClass && type != typeof(string) && type != typeof(object) && !type.IsAbstract
         && !typeof(System.Collections.IEnumerable).IsAssignableFrom(type)
         && type.GetConstructor(Type.EmptyTypes) is not null;
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = AotNotes.OptionsClassesKept)]
     private static OptionsMetadata Build(Type type)
     {
         var nullability = new NullabilityInfoContext();

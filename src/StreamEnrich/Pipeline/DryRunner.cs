@@ -47,7 +47,7 @@ internal sealed class DryRunner(PipelineBuilder builder, ILoggerFactory loggers,
     public static byte[] ToMessage(object? input) => input switch
     {
         string s => System.Text.Encoding.UTF8.GetBytes(s),
-        _ => JsonSerializer.SerializeToUtf8Bytes(input),
+        _ => JsonText.ToUtf8Bytes(input),
     };
 
     private sealed class CollectingFailedSink : IDeadLetterSink

@@ -92,7 +92,6 @@ internal static class PipelineTests
     private static string Render(object? v) => v switch
     {
         null => "null",
-        string s => JsonSerializer.Serialize(s),
-        _ => JsonSerializer.Serialize(v),
+        _ => JsonText.ToString(v),
     };
 }

@@ -104,6 +104,7 @@ internal static class ReferenceDocs
         return sb.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd() + "\n";
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2067", Justification = AotNotes.OptionsClassesKept)]
     private static void OptionsTable(StringBuilder sb, Type type, Func<string, Type, string> nestedTitle, string[][]? leadingRows)
     {
         var meta = OptionsMetadata.For(type);

@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace StreamEnrich.Formats.SchemaRegistry;
 
@@ -155,20 +156,20 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
 
     private async Task<RegisteredSchema> FetchById(int id, CancellationToken ct)
     {
-        var dto = await GetJsonAsync<SchemaDto>($"schemas/ids/{id}", $"schema id {id}", ct).ConfigureAwait(false);
+        var dto = await GetJsonAsync($"schemas/ids/{id}", $"schema id {id}", StreamEnrichJson.Default.SchemaDto, ct).ConfigureAwait(false);
         if (dto.Schema is null) throw new SchemaRegistryException(SchemaRegistryErrorKind.Invalid, $"The schema registry's answer for schema id {id} has no 'schema' field.");
         return new RegisteredSchema(id, dto.Schema, string.IsNullOrEmpty(dto.SchemaType) ? "AVRO" : dto.SchemaType, Refs(dto.References));
     }
 
     /// <summary>The versions registered under a subject.</summary>
     public async Task<IReadOnlyList<int>> GetSubjectVersionsAsync(string subject, CancellationToken cancellationToken) =>
-        await GetJsonAsync<int[]>($"subjects/{Uri.EscapeDataString(subject)}/versions", $"subject '{subject}'", cancellationToken).ConfigureAwait(false);
+        await GetJsonAsync($"subjects/{Uri.EscapeDataString(subject)}/versions", $"subject '{subject}'", StreamEnrichJson.Default.Int32Array, cancellationToken).ConfigureAwait(false);
 
     public async Task<SubjectSchema> GetSubjectVersionAsync(string subject, string version, CancellationToken cancellationToken)
     {
         if (version != "latest" && !int.TryParse(version, out _))
             throw new ArgumentException($"Version must be a number or 'latest', got '{version}'.", nameof(version));
-        var dto = await GetJsonAsync<SchemaDto>($"subjects/{Uri.EscapeDataString(subject)}/versions/{version}", $"subject '{subject}' version {version}", cancellationToken).ConfigureAwait(false);
+        var dto = await GetJsonAsync($"subjects/{Uri.EscapeDataString(subject)}/versions/{version}", $"subject '{subject}' version {version}", StreamEnrichJson.Default.SchemaDto, cancellationToken).ConfigureAwait(false);
         if (dto.Schema is null || dto.Id is null)
             throw new SchemaRegistryException(SchemaRegistryErrorKind.Invalid, $"The schema registry's answer for subject '{subject}' version {version} lacks 'schema' or 'id'.");
         var result = new SubjectSchema(dto.Subject ?? subject, dto.Version ?? 0, dto.Id.Value, dto.Schema, string.IsNullOrEmpty(dto.SchemaType) ? "AVRO" : dto.SchemaType, Refs(dto.References));
@@ -179,7 +180,7 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
     private static List<SchemaReference> Refs(List<ReferenceDto>? refs) =>
         refs is null ? [] : [.. refs.Select(r => new SchemaReference(r.Name ?? "", r.Subject ?? "", r.Version))];
 
-    private async Task<T> GetJsonAsync<T>(string relative, string what, CancellationToken ct)
+    private async Task<T> GetJsonAsync<T>(string relative, string what, JsonTypeInfo<T> type, CancellationToken ct)
     {
         Exception? last = null;
         for (var attempt = 0; ; attempt++)
@@ -197,7 +198,7 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
                 {
                     try
                     {
-                        return JsonSerializer.Deserialize<T>(body, JsonOptions)
+                        return JsonSerializer.Deserialize(body, type)
                             ?? throw new SchemaRegistryException(SchemaRegistryErrorKind.Invalid, $"The schema registry at {baseUrl} answered null for {what}.");
                     }
                     catch (JsonException e)
@@ -265,9 +266,7 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
         }
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNameCaseInsensitive = true };
-
-    private sealed class SchemaDto
+    internal sealed class SchemaDto
     {
         [JsonPropertyName("schema")] public string? Schema { get; set; }
         [JsonPropertyName("schemaType")] public string? SchemaType { get; set; }
@@ -277,7 +276,7 @@ internal sealed class SchemaRegistryClient : ISchemaRegistry, IDisposable
         [JsonPropertyName("id")] public int? Id { get; set; }
     }
 
-    private sealed class ReferenceDto
+    internal sealed class ReferenceDto
     {
         [JsonPropertyName("name")] public string? Name { get; set; }
         [JsonPropertyName("subject")] public string? Subject { get; set; }
