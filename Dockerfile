@@ -4,23 +4,21 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props StreamEnrich.sln ./
 COPY src/ src/
-# Self-contained, the framework and the app precompiled together as one composite ReadyToRun image (the Image publish
-# profile, which scripts/bench.sh uses too): precompiled code from the first message on, including the generic code
-# that separate precompilation leaves to the JIT at every start. Measured with bench: 13% less time and 17% less CPU
-# for a 100k-event backlog, 8% less CPU over 1M, against a framework-dependent ReadyToRun build (see the profile).
+# Native AOT (the Image publish profile, which scripts/bench.sh uses too): one executable compiled ahead of time, no JIT
+# and no runtime to start. Measured with bench against the self-contained ReadyToRun build it replaced: start-up 0.06-0.09 s
+# instead of ~0.25 s, and less CPU per event (see the profile and the README). The AOT compiler links with clang.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN dotnet publish src/StreamEnrich/StreamEnrich.csproj -p:PublishProfile=Image -r linux-x64 -o /app --nologo
 
-# runtime-deps: the OS libraries .NET needs, without a runtime of its own (the app brings its own).
+# runtime-deps: the OS libraries .NET needs, without a runtime (the executable carries its own).
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka1 librdkafka-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY --from=build /app ./
-# Tiered JIT: recompile a method at tier 1 after 2000 calls instead of 30. The ReadyToRun code is already optimized, so
-# only the per-record methods are worth recompiling; measured with bench (alternating runs over 1M events, both
-# orders): 3-15% less time and CPU, no change at 100k or 5M. The bench runs StreamEnrich with the same setting.
-ENV DOTNET_TC_CallCountThreshold=2000
+COPY --from=build /app/streamenrich ./
 COPY pipelines/ /pipelines/
 COPY schemas/ /schemas/
 # Exit code 0 after a graceful drain on SIGTERM; give it time to flush (compose: stop_grace_period).

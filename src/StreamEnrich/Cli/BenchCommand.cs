@@ -639,7 +639,7 @@ internal static class BenchCommand
     /// </summary>
     internal static readonly IReadOnlyList<KeyValuePair<string, string>> ImageRuntimeSettings =
     [
-        new("DOTNET_TC_CallCountThreshold", "2000"),
+        // none today: the image's build is compiled ahead of time, so the JIT settings it had (DOTNET_TC_CallCountThreshold) no longer apply
     ];
 
     /// <summary>Set to 0 for the bench process by scripts/bench.sh; not passed on to the processes it starts.</summary>

@@ -12,11 +12,19 @@ namespace StreamEnrich.Tests.Cli;
 [Collection("Integration")]
 public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFixture kafka)
 {
-    /// <summary>The program in its own build output (same configuration as these tests), with its own dependencies.</summary>
+    /// <summary>
+    /// The program in its own build output (same configuration as these tests), with its own dependencies; or the
+    /// executable named by <c>STREAMENRICH_CLI</c> (scripts/test.sh runs these tests again against the image's native
+    /// AOT build, where reflection that the JIT build allows can fail).
+    /// </summary>
     private static readonly string Program = FindProgram();
+
+    public const string ProgramVariable = "STREAMENRICH_CLI";
 
     private static string FindProgram()
     {
+        if (Environment.GetEnvironmentVariable(ProgramVariable) is { Length: > 0 } given)
+            return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"{ProgramVariable}: no such file {given}");
         var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // .../bin/<Configuration>/net10.0
         var configuration = testBin.Parent!.Name;
         for (var dir = testBin; dir != null; dir = dir.Parent)
@@ -30,8 +38,9 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
     /// <summary>Starts the program; its output is collected by events (no reads pending on the test's context).</summary>
     private static Process Start(string directory, StringBuilder stdout, StringBuilder stderr, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Program);
+        var isDll = Program.EndsWith(".dll", StringComparison.Ordinal);
+        var psi = new ProcessStartInfo(isDll ? "dotnet" : Program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (isDll) psi.ArgumentList.Add(Program);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (stdout) stdout.AppendLine(e.Data); };
@@ -187,6 +196,50 @@ public sealed class CliProcessTests(ClickHouseServerFixture clickhouse, KafkaFix
             Assert.Contains("bad.yaml:10:3: error: unknown key 'max_retry'", err, StringComparison.Ordinal);
             Assert.Contains("max_retries", err, StringComparison.Ordinal); // the did-you-mean hint
             Assert.Contains("bad.yaml:6:", err, StringComparison.Ordinal); // the predicate error, at the filter's where
+        });
+    }
+
+    [Fact]
+    public async Task DryRun_JsonSchemaWithARefToAnotherFile_PrintsTheRowAndEachViolation()
+    {
+        // NJsonSchema reads the schema files and fills its model through Newtonsoft.Json, both by reflection: the case
+        // that needs the image's AOT build to keep those types (Image.roots.xml). Exercises the dead-letter JSON too.
+        await InTempDirAsync(async dir =>
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "defs.json"),
+                """{"definitions": {"name": {"type": "string", "maxLength": 5, "pattern": "^[a-z]+$"}, "kind": {"enum": ["a", "b"]}}}""");
+            await File.WriteAllTextAsync(Path.Combine(dir, "event.schema.json"), """
+                {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "required": ["id", "name"],
+                 "properties": {"id": {"type": "integer", "minimum": 1}, "name": {"$ref": "defs.json#/definitions/name"},
+                  "kind": {"$ref": "defs.json#/definitions/kind"}, "mail": {"type": "string", "format": "email"},
+                  "tags": {"type": "array", "items": {"type": "string"}}}}
+                """);
+            await File.WriteAllTextAsync(Path.Combine(dir, "p.yaml"), """
+                name: js
+                source: { brokers: localhost:9092, topic: js }
+                format: { type: json }
+                stages:
+                  - type: json_schema
+                    file: event.schema.json
+                sink:
+                  url: http://localhost:1
+                  table: t
+                  schema: { id: UInt64, name: String, kind: String }
+                dead_letter: { file: dlq.jsonl }
+                """);
+            await File.WriteAllTextAsync(Path.Combine(dir, "in.jsonl"), """
+                {"id": 1, "name": "ab", "kind": "a", "mail": "x@example.com", "tags": ["q"]}
+                {"id": 0, "name": "AB", "kind": "c", "mail": "nope", "tags": [1]}
+                {"name": "ab"}
+                """);
+
+            var (exit, stdout, err) = await RunToEndAsync(dir, "dry-run", "p.yaml", "--input", "in.jsonl");
+
+            Assert.True(exit == 0, err);
+            Assert.Equal("""{"id":1,"name":"ab","kind":"a"}""", stdout.Trim());
+            Assert.Contains("""{"dead_letter":{"message":2,"stage":"json_schema#1","reason":"json_schema: #/id: NumberTooSmall; #/name: PatternMismatch; #/kind: NotInEnumeration; #/mail: EmailExpected; #/tags[0]: ArrayItemNotValid (StringExpected)"}}""", err, StringComparison.Ordinal);
+            Assert.Contains("""{"dead_letter":{"message":3,"stage":"json_schema#1","reason":"json_schema: #/id: PropertyRequired"}}""", err, StringComparison.Ordinal);
+            Assert.Contains("3 message(s): 1 row(s) would be inserted, 0 filtered out, 2 dead-lettered.", err, StringComparison.Ordinal);
         });
     }
 
