@@ -74,6 +74,11 @@ internal static class Program
             Console.Error.WriteLine(Usage);
             return 2;
         }
+        catch (CommandFailedException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
         catch (Exception ex)
         {
             // Every expected failure has its own message and exit code; this is a bug: say so plainly, exit 1 (not the

@@ -308,12 +308,16 @@ internal static class BenchCommand
         // until every pipeline was built and running, free of the machine's noise in processing and ClickHouse.
         // (Set on the thread that reads the process's output: one reference, published once.)
         StrongBox<(double Wall, double Cpu)>? startup = null;
+        // Messages the run failed (dead-lettered or skipped), from its status lines: every bench event converts, so any
+        // is a defect of the build or the pipeline, and the rows it waits for would never all arrive.
+        long failedMessages = 0;
         var run = StartSelf(["run", pipelineFile, "--status-interval", "1s", "--log-level", logLevel ?? "info"], env, Path.Combine(dir, logFile),
             line =>
             {
                 if (Interlocked.Read(ref assignedAt) == 0 && line.Contains(": assigned ", StringComparison.Ordinal))
                     Interlocked.Exchange(ref assignedAt, Stopwatch.GetTimestamp());
                 if (Volatile.Read(ref startup) is null && ParseStartup(line) is { } s) Interlocked.CompareExchange(ref startup, new(s), null);
+                if (ParseFailed(line) is > 0 and var failed) Interlocked.Exchange(ref failedMessages, failed);
             });
         children.Add(run);
         // The measured process first; it counts from its own start (0 s of CPU before it).
@@ -334,8 +338,12 @@ internal static class BenchCommand
         var stepBefore = cpuBefore;
         while (count < expectedRows)
         {
-            if (run.HasExited) throw new InvalidOperationException($"streamenrich exited with code {run.ExitCode} before all rows arrived; see {Path.Combine(dir, logFile)}");
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(20)) throw new TimeoutException($"only {count} of {expectedRows} rows arrived within 20 minutes");
+            if (run.HasExited)
+                throw new CommandFailedException($"streamenrich exited with code {run.ExitCode} before all rows arrived; its log ends:{LogTail(Path.Combine(dir, logFile))}");
+            if (Interlocked.Read(ref failedMessages) is > 0 and var failed)
+                throw new CommandFailedException($"streamenrich failed {failed} message(s) (dead-lettered or skipped; every bench event should convert), so not all rows can arrive: " +
+                    $"a defect of this build or pipeline (the reasons are in the dead-letter topic's headers; --keep keeps the work directory); its log ends:{LogTail(Path.Combine(dir, logFile))}");
+            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(20)) throw new CommandFailedException($"only {count} of {expectedRows} rows arrived within 20 minutes; the log of streamenrich ends:{LogTail(Path.Combine(dir, logFile))}");
             (rss, var hwm) = ReadRss(run.Id);
             peakRss = Math.Max(peakRss, Math.Max(rss, hwm));
             rssSamples.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, rss));
@@ -467,6 +475,36 @@ internal static class BenchCommand
             ? (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture))
             : null;
     }
+
+    /// <summary>The last lines of a run's log (still open for writing by the run's output readers), one per line, indented.</summary>
+    private static string LogTail(string path, int lines = 15)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            var tail = new Queue<string>();
+            while (reader.ReadLine() is { } line)
+            {
+                tail.Enqueue(line.Length > 400 ? line[..400] + "..." : line);
+                if (tail.Count > lines) tail.Dequeue();
+            }
+            return string.Concat(tail.Select(l => Environment.NewLine + "  " + l));
+        }
+        catch (IOException e)
+        {
+            return $" (cannot read {path}: {e.Message})";
+        }
+    }
+
+    /// <summary>The failed count of a pipeline's status line (<c>total N consumed, N inserted, N filtered, N failed;</c>), else null.</summary>
+    internal static long? ParseFailed(string line)
+    {
+        var m = StatusLine.Match(line);
+        return m.Success ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex StatusLine = new(@" consumed, \d+ inserted, \d+ filtered, (\d+) failed;", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private static string Ms(double ms) => double.IsNaN(ms) ? "-" : ms >= 10_000 ? $"{ms / 1000:F1} s" : $"{ms:F0} ms";
 

@@ -69,3 +69,6 @@ internal sealed class CommandLine
 
 /// <summary>Bad command-line usage; printed with the command's help, exit code 2.</summary>
 internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A command failed for a reason its message names in full (exit code 1, no stack trace: not a bug).</summary>
+internal sealed class CommandFailedException(string message) : Exception(message);

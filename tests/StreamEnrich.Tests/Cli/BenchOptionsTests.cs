@@ -44,6 +44,18 @@ public class BenchOptionsTests
     }
 
     [Fact]
+    public void ParseFailed_ReadsTheFailedCountOfAStatusLine()
+    {
+        // As the run logs it every --status-interval (PipelineRunner's status line).
+        const string line = "2026-12-07T16:14:00.498Z info: StreamEnrich.Pipeline.web-events-avro[586737949] web-events-avro: 0 msg/s in, 0 rows/s out; " +
+            "total 100000 consumed, 0 inserted, 0 filtered, 100000 failed; lag 0, 13 partitions, 1 rebalances; waited for the pipeline 0%, batches for ClickHouse 0% of the time; memory 419 MB managed, 702 MB resident, GC paused 0.0%";
+
+        Assert.Equal(100000, BenchCommand.ParseFailed(line));
+        Assert.Equal(0, BenchCommand.ParseFailed(line.Replace("100000 failed", "0 failed", StringComparison.Ordinal)));
+        Assert.Null(BenchCommand.ParseFailed("2026-12-07T16:14:18.455Z info: StreamEnrich.Pipeline.web-events-avro[909935453] web-events-avro drained: 100000 consumed, 0 inserted, 0 filtered, 100000 dead-lettered, 0 skipped"));
+    }
+
+    [Fact]
     public void BenchAndImage_PublishWithTheSameProfile()
     {
         // The bench measures the build the container image runs: both publish with the Image profile, which is native
