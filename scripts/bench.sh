@@ -3,7 +3,7 @@
 #   ./scripts/bench.sh --messages 1000000 [--partitions 64] [--users 100000] [--out result.json]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --aot
 # Published as the container image is (Dockerfile; src/StreamEnrich/Properties/PublishProfiles/Image.pubxml): native
 # AOT, one executable compiled ahead of time (about a minute, again only when the code changed). Where that build
 # cannot be made (no clang, or a partial NuGet mirror without the AOT compiler), the plain JIT build is used and the run

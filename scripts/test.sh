@@ -5,7 +5,7 @@
 # Point tests at real servers with STREAMENRICH_CLICKHOUSE_URL / STREAMENRICH_KAFKA_BROKERS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --aot
 
 results="$(pwd)/.artifacts/test-results"
 rm -rf "$results"
