@@ -9,9 +9,8 @@ cd "$(dirname "$0")/.."
 # cannot be made (no clang, or a partial NuGet mirror without the AOT compiler), the plain JIT build is used and the run
 # says so.
 out=.artifacts/bench
-# The bench process polls ClickHouse every 25 ms while a run is measured. As a JIT build (the fallback below; the image's
-# build has no JIT) with tiered compilation on, the runtime kept
-# re-compiling that polling code on a background thread during the runs (~20-70 ms of CPU per 0.5 s run at 100k, by
+# The bench process polls ClickHouse every 25 ms while a run is measured. As a JIT build (the fallback below; the
+# image's build has no JIT) with tiered compilation on, the runtime kept re-compiling that polling code on a background thread during the runs (~20-70 ms of CPU per 0.5 s run at 100k, by
 # perf), CPU taken from StreamEnrich but not from the baseline, which the bench only waits for. Off, every method is
 # compiled once, before the measurements (the bench warms its polling up first). Set for the bench process only (not
 # for the build below); the processes it starts (StreamEnrich, the broker) do not inherit it.

@@ -20,10 +20,10 @@ case "$(uname -m)" in aarch64|arm64) rid=linux-arm64 ;; *) rid=linux-x64 ;; esac
 image="$(pwd)/.artifacts/image"
 if dotnet publish src/StreamEnrich/StreamEnrich.csproj -p:PublishProfile=Image -r "$rid" -o "$image" -nologo -clp:ErrorsOnly \
      > "$results/image-publish.log" 2>&1; then
-  aot=("$image/streamenrich")
+  aot="$image/streamenrich"
 else
   echo "test.sh: the image build (native AOT) failed:"; tail -n 30 "$results/image-publish.log"; checks=1
-  aot=()
+  aot=""
 fi
 
 # The sample pipelines must stay valid and pass their own tests, and the generated reference must match the code,
@@ -35,10 +35,10 @@ check_build() {
   "$@" docs --check docs/reference.md || checks=1
 }
 check_build "${jit[@]}"
-[ "${#aot[@]}" -eq 0 ] || check_build "${aot[@]}"
+[ -z "$aot" ] || check_build "$aot"
 # The benchmark command must keep working end to end (a small run of the image's build, as scripts/bench.sh runs it;
 # its numbers mean nothing here).
-bench=("${aot[@]}"); [ "${#bench[@]}" -gt 0 ] || bench=("${jit[@]}")
+if [ -n "$aot" ]; then bench=("$aot"); else bench=("${jit[@]}"); fi
 if ! "${bench[@]}" bench --messages 3000 --format both --assignment static --baseline-runs 1 --kcat-config queued.min.messages=10000000 > "$results/bench-smoke.log" 2>&1; then
   echo "test.sh: the bench smoke run failed:"; tail -n 30 "$results/bench-smoke.log"; checks=1
 fi
@@ -49,8 +49,8 @@ dotnet test StreamEnrich.sln -c Release --no-build -nologo \
   --blame-hang-timeout 5m -- RunConfiguration.TestSessionTimeout=3000000
 status=$?
 # The command-line tests once more, against the image's build (counted in the totals as tests of their own).
-if [ "${#aot[@]}" -gt 0 ]; then
-  STREAMENRICH_CLI="${aot[0]}" dotnet test StreamEnrich.sln -c Release --no-build -nologo --filter "FullyQualifiedName~StreamEnrich.Tests.Cli.CliProcessTests" \
+if [ -n "$aot" ]; then
+  STREAMENRICH_CLI="$aot" dotnet test StreamEnrich.sln -c Release --no-build -nologo --filter "FullyQualifiedName~StreamEnrich.Tests.Cli.CliProcessTests" \
     --logger "trx;LogFileName=tests-image-build.trx" --results-directory "$results" \
     --blame-hang-timeout 5m || status=1
 fi

@@ -20,7 +20,7 @@ internal static class JsonText
     public static byte[] ToUtf8Bytes(object? value, JavaScriptEncoder? encoder = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = encoder, SkipValidation = false }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = encoder }))
             Write(w, value);
         return buffer.WrittenSpan.ToArray();
     }

@@ -89,9 +89,5 @@ internal static class PipelineTests
         _ => actual.ToString() == expected.ToString(),
     };
 
-    private static string Render(object? v) => v switch
-    {
-        null => "null",
-        _ => JsonText.ToString(v),
-    };
+    private static string Render(object? v) => JsonText.ToString(v);
 }

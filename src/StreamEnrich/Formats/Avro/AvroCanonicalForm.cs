@@ -108,5 +108,5 @@ internal static class AvroCanonicalForm
     }
 
     // Names and symbols are restricted to [A-Za-z0-9_.], so no escaping is ever needed; the encoder is used anyway for safety.
-    private static void Str(StringBuilder sb, string s) => sb.Append(JsonSerializer.Serialize(s, StreamEnrichJson.Default.String));
+    private static void Str(StringBuilder sb, string s) => sb.Append(JsonText.ToString(s));
 }

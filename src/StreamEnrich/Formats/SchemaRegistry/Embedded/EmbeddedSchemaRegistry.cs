@@ -109,7 +109,7 @@ internal sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         const string prefix = "/schemas/ids/";
         if (path.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(path.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
             return _schemas.TryGetValue(id, out var schema)
-                ? (200, JsonSerializer.Serialize(new Dictionary<string, string> { ["schema"] = schema }, StreamEnrichJson.Default.DictionaryStringString))
+                ? (200, JsonText.ToString(new Dictionary<string, string> { ["schema"] = schema }))
                 : (404, Error(40403, $"Schema {id.ToString(CultureInfo.InvariantCulture)} not found"));
         return (404, Error(404, $"Not found: {path} (this embedded registry serves only GET /schemas/ids/{{id}})"));
     }
